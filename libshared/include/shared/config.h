@@ -1,0 +1,90 @@
+/* Configuration: environment variables, after an optional .env file.
+ *
+ * The names, defaults and rules are fixed by CONTRACT.md. Every value is
+ * validated the same way (a table of name, bounds, default); a bad one is
+ * reported as one line naming the variable, and main() exits with status 2. */
+#ifndef SHARED_CONFIG_H
+#define SHARED_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_ERRSTR_SIZE 512
+
+/* Exit status of a service whose configuration is bad. */
+#define CONFIG_EXIT_BAD 2
+
+enum log_level {
+        LOG_LEVEL_DEBUG = 0,
+        LOG_LEVEL_INFO,
+        LOG_LEVEL_WARN,
+        LOG_LEVEL_ERROR,
+};
+
+/* One librdkafka property taken from a KAFKA_<NAME> variable. */
+struct kafka_property {
+        char *name;  /* librdkafka name: "security.protocol" */
+        char *value;
+        char *env;   /* the variable it came from, for messages */
+};
+
+/* What differs between the services. */
+struct config_defaults {
+        const char *service_name; /* "order_service", used in messages */
+        const char *group_id;     /* default KAFKA_GROUP_ID, NULL if none */
+        int http_port;            /* default HTTP_PORT */
+};
+
+/* The settings every service shares. Strings are owned by the struct. */
+struct config {
+        char *bootstrap_servers;   /* KAFKA_BOOTSTRAP_SERVERS */
+        char *group_id;            /* KAFKA_GROUP_ID, NULL when no default */
+        char *auto_offset_reset;   /* KAFKA_AUTO_OFFSET_RESET */
+        char *orders_topic;        /* ORDERS_TOPIC */
+        char *notifications_topic; /* NOTIFICATIONS_TOPIC */
+        int http_port;             /* HTTP_PORT, 1..65535 */
+        enum log_level log_level;  /* LOG_LEVEL */
+        int topic_partitions;      /* TOPIC_PARTITIONS, 1..10000 */
+        int topic_replication_factor; /* TOPIC_REPLICATION_FACTOR, 1..32 */
+        /* Every other KAFKA_* variable, already checked against librdkafka:
+         * an unknown property or a bad value is a load error. */
+        struct kafka_property *kafka_props;
+        size_t kafka_props_count;
+};
+
+/* Read NAME=VALUE lines of 'path' into the environment without overriding
+ * a variable that is already set (the environment wins). Blank lines and
+ * '#' comments are skipped; "export " prefixes and single or double quotes
+ * around the value are accepted. A missing file is not an error.
+ * Call before any thread starts: it uses setenv(3).
+ * Returns 0, or -1 with errstr naming the file and line. */
+int config_load_dotenv(const char *path, char *errstr, size_t errstr_size);
+
+/* Fill 'cfg' from the environment. Returns 0, or -1 with a one-line errstr
+ * that names the variable at fault; 'cfg' is then released.
+ * Release with config_release(). */
+int config_load(struct config *cfg, const struct config_defaults *defaults,
+                char *errstr, size_t errstr_size);
+
+/* Free what 'cfg' owns. No operation if 'cfg' is NULL. */
+void config_release(struct config *cfg);
+
+/* Typed readers that services use for their own variables, with the same
+ * validation and messages as config_load().
+ * Each returns 0 and sets *out (to 'def' when the variable is unset or
+ * empty), or -1 with errstr naming the variable. */
+int config_get_int(const char *name, long long def, long long min,
+                   long long max, long long *out, char *errstr,
+                   size_t errstr_size);
+int config_get_bool(const char *name, bool def, bool *out, char *errstr,
+                    size_t errstr_size);
+/* *out is a new string (free(3) it), or NULL when unset and def is NULL. */
+int config_get_string(const char *name, const char *def, size_t max_len,
+                      char **out, char *errstr, size_t errstr_size);
+
+/* Parse "debug", "info", "warn", "error" (case-insensitive).
+ * Returns 0, or -1 when 's' is none of them. */
+int log_level_parse(const char *s, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+#endif

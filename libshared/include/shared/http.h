@@ -1,0 +1,63 @@
+/* The HTTP side every service shares, on civetweb: the server with
+ * GET /healthz, GET /readyz and GET /metrics, and JSON replies.
+ *
+ * Handlers run on civetweb's worker threads. */
+#ifndef SHARED_HTTP_H
+#define SHARED_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <civetweb.h>
+
+struct metrics;
+
+/* Readiness as the service sees it: called on a worker thread for each
+ * GET /readyz, so it must be thread-safe and quick (no broker round trip:
+ * return a state the service keeps). 'reason' gets a short word when not
+ * ready ("broker_unreachable"). */
+typedef bool (*http_ready_fn)(void *arg, char *reason, size_t reason_size);
+
+struct http_server_options {
+        const char *service_name;
+        int port;                 /* bound on 0.0.0.0 (civetweb 1.15: IPv4) */
+        int num_threads;          /* worker threads: one per open connection */
+        int request_timeout_ms;
+        http_ready_fn is_ready;   /* NULL: always ready */
+        void *ready_arg;
+        struct metrics *metrics;  /* rendered by /metrics; borrowed */
+};
+
+struct http_server;
+
+/* Start listening. Returns the server, or NULL with errstr ("port 8001 in
+ * use"). Requests to routes other than the three above get a JSON 404
+ * until the service adds its own with http_server_route(). */
+struct http_server *http_server_start(const struct http_server_options *opts,
+                                      char *errstr, size_t errstr_size);
+
+/* Add a handler for 'uri' (exact path). Call before traffic is expected. */
+void http_server_route(struct http_server *srv, const char *uri,
+                       mg_request_handler handler, void *arg);
+
+/* Stop accepting and wait for the workers. No operation if NULL. */
+void http_server_stop(struct http_server *srv);
+
+/* The port bound (useful when opts->port was 0 in tests). */
+int http_server_port(const struct http_server *srv);
+
+/* Send 'status' with a JSON body and the given extra header lines (each
+ * ending in "\r\n", or NULL). Returns 'status', as civetweb handlers do. */
+int http_reply_json(struct mg_connection *conn, int status, const char *json,
+                    size_t len, const char *extra_headers);
+
+/* Send {"error":{"code":...,"message":...,"field":...}} ('field' omitted
+ * when NULL or ""). Returns 'status'. */
+int http_reply_error(struct mg_connection *conn, int status, const char *code,
+                     const char *message, const char *field,
+                     const char *extra_headers);
+
+/* The reason phrase of a status code ("Accepted"). */
+const char *http_status_text(int status);
+
+#endif

@@ -1,0 +1,44 @@
+/* Kafka set-up shared by the services: client configuration from
+ * struct config, librdkafka's logs into ours, topic creation, readiness. */
+#ifndef SHARED_KAFKA_H
+#define SHARED_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "shared/config.h"
+
+enum kafka_client_role {
+        KAFKA_ROLE_PRODUCER,
+        KAFKA_ROLE_CONSUMER,
+};
+
+/* A new librdkafka configuration with bootstrap.servers, client.id
+ * (the service name) and every KAFKA_* property of 'cfg', and librdkafka's
+ * log lines routed to log.h. For consumers also group.id and
+ * auto.offset.reset. Returns it (the caller owns it until it is handed to
+ * rd_kafka_new()), or NULL with errstr naming the variable at fault. */
+rd_kafka_conf_t *kafka_conf_new(const struct config *cfg,
+                                enum kafka_client_role role,
+                                char *errstr, size_t errstr_size);
+
+/* Create each of 'topics' that does not exist yet with 'partitions' and
+ * 'replication_factor'; one that exists already is fine, and so is one that
+ * another instance creates at the same moment. Uses 'rk' (any client).
+ * Returns 0, or -1 with errstr. */
+int kafka_topics_ensure(rd_kafka_t *rk, const char *const *topics,
+                        size_t ntopics, int partitions, int replication_factor,
+                        int timeout_ms, char *errstr, size_t errstr_size);
+
+/* True when the cluster answers a metadata request within 'timeout_ms' and
+ * every one of 'topics' exists there with its partitions led. */
+bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
+                        size_t ntopics, int timeout_ms);
+
+/* The value of header 'name' of 'msg' as a new NUL-terminated string
+ * (free(3) it), or NULL when absent. */
+char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name);
+
+#endif

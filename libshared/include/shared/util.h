@@ -1,0 +1,31 @@
+/* Small helpers with no better home: time stamps, ids, UTF-8. */
+#ifndef SHARED_UTIL_H
+#define SHARED_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Write the current UTC time as RFC 3339 with milliseconds
+ * ("2026-11-23T07:00:00.123Z") into buf, which holds at least 32 bytes. */
+void time_now_rfc3339(char *buf, size_t size);
+
+/* Milliseconds of CLOCK_MONOTONIC, for deadlines and latencies. */
+int64_t time_monotonic_ms(void);
+/* Microseconds of CLOCK_MONOTONIC. */
+int64_t time_monotonic_us(void);
+
+/* Write a random (version 4) UUID, 36 characters and a NUL, into buf
+ * (at least 37 bytes). Returns 0, or -1 when no randomness is available. */
+int uuid_v4(char *buf, size_t size);
+
+/* True when 'len' bytes of 's' are valid UTF-8 (no overlongs, no
+ * surrogates, nothing above U+10FFFF). Sets *chars, when not NULL, to the
+ * number of code points. */
+bool utf8_is_valid(const char *s, size_t len, size_t *chars);
+
+/* True when 's' has a C0 control character, DEL, or a C1 control (U+0080
+ * to U+009F); 's' must be valid UTF-8. */
+bool utf8_has_control(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,2 @@
+/* Placeholder: implemented by the foundation work (issue 2). */
+#include "shared/kafka.h"

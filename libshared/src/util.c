@@ -1,0 +1,119 @@
+/* Time stamps, random ids, UTF-8 checks. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "shared/util.h"
+
+void time_now_rfc3339(char *buf, size_t size)
+{
+        struct timespec ts;
+        struct tm tm;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
+}
+
+int64_t time_monotonic_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t time_monotonic_ms(void)
+{
+        return time_monotonic_us() / 1000;
+}
+
+int uuid_v4(char *buf, size_t size)
+{
+        unsigned char b[16];
+        size_t got = 0;
+
+        if (size < 37)
+                return -1;
+        while (got < sizeof(b)) {
+                ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
+                if (r <= 0)
+                        return -1;
+                got += (size_t)r;
+        }
+        b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+        b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+        snprintf(buf, size,
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                 "%02x%02x%02x%02x%02x%02x",
+                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+                 b[10], b[11], b[12], b[13], b[14], b[15]);
+        return 0;
+}
+
+/* Length of the UTF-8 sequence at s[0..len), or 0 when it is not valid. */
+static size_t utf8_sequence_length(const unsigned char *s, size_t len)
+{
+        unsigned char c = s[0];
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                return len >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+        if (c >= 0xe0 && c <= 0xef) {
+                if (len < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+                        return 0;
+                if (c == 0xe0 && s[1] < 0xa0) /* overlong */
+                        return 0;
+                if (c == 0xed && s[1] >= 0xa0) /* surrogate */
+                        return 0;
+                return 3;
+        }
+        if (c >= 0xf0 && c <= 0xf4) {
+                if (len < 4 || (s[1] & 0xc0) != 0x80 ||
+                    (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+                        return 0;
+                if (c == 0xf0 && s[1] < 0x90) /* overlong */
+                        return 0;
+                if (c == 0xf4 && s[1] >= 0x90) /* above U+10FFFF */
+                        return 0;
+                return 4;
+        }
+        return 0;
+}
+
+bool utf8_is_valid(const char *s, size_t len, size_t *chars)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        size_t n = 0;
+
+        while (len > 0) {
+                size_t l = utf8_sequence_length(p, len);
+                if (l == 0)
+                        return false;
+                p += l;
+                len -= l;
+                n++;
+        }
+        if (chars)
+                *chars = n;
+        return true;
+}
+
+bool utf8_has_control(const char *s, size_t len)
+{
+        const unsigned char *p = (const unsigned char *)s;
+
+        for (size_t i = 0; i < len; i++) {
+                if (p[i] < 0x20 || p[i] == 0x7f)
+                        return true;
+                /* U+0080..U+009F are encoded as C2 80..C2 9F. */
+                if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+                    p[i + 1] <= 0x9f)
+                        return true;
+        }
+        return false;
+}
