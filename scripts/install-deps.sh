@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install every build, run and test dependency from Debian's packages.
+# Idempotent: installs only what is missing, and runs apt-get update only then.
+#   scripts/install-deps.sh            everything (build, run, test, bench)
+#   scripts/install-deps.sh --runtime  only what the services need to run
+set -euo pipefail
+
+runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4)
+# civetweb (the server binary) too: Debian's civetweb CMake package names
+# /usr/bin/civetweb among its targets and refuses to load without it.
+build=(build-essential cmake ninja-build pkg-config git
+       librdkafka-dev libcivetweb-dev civetweb liblog4c-dev libjansson-dev libcurl4-openssl-dev)
+test=(libcmocka-dev openjdk-17-jre-headless maven kcat curl jq python3 python3-venv python3-pip
+      shellcheck docker-compose wrk procps)
+
+case "${1:-}" in
+--runtime) wanted=("${runtime[@]}") ;;
+"") wanted=("${runtime[@]}" "${build[@]}" "${test[@]}") ;;
+*) echo "usage: $0 [--runtime]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+                missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+        sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# A real single-node Apache Kafka broker (KRaft) on 127.0.0.1 for the tests.
+#
+#   broker.sh fetch DIST          fetch Kafka's jars from Maven Central into DIST (once; cached)
+#   broker.sh start STATE DIST    start a broker whose files live in STATE; prints its bootstrap
+#                                 address. A STATE used before keeps its ports and data (a restart).
+#   broker.sh stop STATE          stop it (SIGTERM, then SIGKILL after 30 s); data is kept
+#   broker.sh kill STATE          SIGKILL it at once (fault tests)
+#   broker.sh clean STATE         stop it and remove its data; server.log is kept
+#   broker.sh status STATE        exit 0 when it answers metadata requests
+#
+# STATE gets: bootstrap (host:port), pid, server.properties, server.log, data/.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+start_timeout_s=${KAFKA_START_TIMEOUT_S:-90}
+
+die() { echo "broker.sh: $*" >&2; exit 1; }
+
+free_port() {
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+is_running() {
+        local state=$1 pid
+        [ -f "$state/pid" ] || return 1
+        pid=$(cat "$state/pid")
+        kill -0 "$pid" 2>/dev/null
+}
+
+answers_metadata() {
+        kcat -b "$(cat "$1/bootstrap")" -L -m 2 >/dev/null 2>&1
+}
+
+cmd_fetch() {
+        local dist=$1
+        [ -f "$dist/.complete" ] && return 0
+        command -v mvn >/dev/null || die "mvn not found: run scripts/install-deps.sh"
+        mkdir -p "$dist"
+        echo "fetching Apache Kafka from Maven Central into $dist" >&2
+        mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+                -DoutputDirectory="$dist/libs" -DincludeScope=runtime >&2
+        touch "$dist/.complete"
+}
+
+write_properties() {
+        local state=$1 port ctl
+        port=$(free_port)
+        ctl=$(free_port)
+        while [ "$ctl" = "$port" ]; do ctl=$(free_port); done
+        cat >"$state/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$ctl
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctl
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$state/data
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+group.initial.rebalance.delay.ms=0
+log.flush.interval.messages=9223372036854775807
+PROPS
+        echo "127.0.0.1:$port" >"$state/bootstrap"
+}
+
+cmd_start() {
+        local state=$1 dist=$2 pid deadline
+        [ -f "$dist/.complete" ] || die "no Kafka in $dist: run '$0 fetch $dist' first"
+        mkdir -p "$state"
+        state=$(cd "$state" && pwd)
+        if is_running "$state"; then
+                answers_metadata "$state" && { cat "$state/bootstrap"; return 0; }
+                die "a broker of $state is running but does not answer"
+        fi
+        [ -f "$state/server.properties" ] || write_properties "$state"
+        if [ ! -f "$state/data/meta.properties" ]; then
+                java -cp "$dist/libs/*" -Dkafka.logs.dir="$state" \
+                        -Dlog4j.configuration="file:$here/log4j.properties" \
+                        kafka.tools.StorageTool format -t "$(python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+                        -c "$state/server.properties" >>"$state/server.log" 2>&1 ||
+                        die "formatting $state/data failed; see $state/server.log"
+        fi
+        # setsid and closed descriptors: the broker must outlive this script
+        # and must not hold CTest's output pipe open.
+        setsid java -Xms256m -Xmx1g -XX:+UseG1GC \
+                -Dkafka.logs.dir="$state" \
+                -Dlog4j.configuration="file:$here/log4j.properties" \
+                -cp "$dist/libs/*" kafka.Kafka "$state/server.properties" \
+                </dev/null >>"$state/server.log" 2>&1 &
+        pid=$!
+        echo "$pid" >"$state/pid"
+        deadline=$((SECONDS + start_timeout_s))
+        until answers_metadata "$state"; do
+                if ! kill -0 "$pid" 2>/dev/null; then
+                        tail -n 30 "$state/server.log" >&2 || true
+                        die "broker exited during start; log: $state/server.log"
+                fi
+                [ "$SECONDS" -lt "$deadline" ] ||
+                        die "broker not ready after ${start_timeout_s}s; log: $state/server.log"
+                sleep 0.2
+        done
+        cat "$state/bootstrap"
+}
+
+cmd_stop() {
+        local state=$1 signal=${2:-TERM} pid deadline
+        is_running "$state" || { rm -f "$state/pid"; return 0; }
+        pid=$(cat "$state/pid")
+        kill -"$signal" "$pid" 2>/dev/null || true
+        deadline=$((SECONDS + 30))
+        while kill -0 "$pid" 2>/dev/null; do
+                if [ "$SECONDS" -ge "$deadline" ]; then
+                        kill -KILL "$pid" 2>/dev/null || true
+                fi
+                sleep 0.1
+        done
+        rm -f "$state/pid"
+}
+
+cmd_clean() {
+        local state=$1
+        cmd_stop "$state"
+        rm -rf "$state/data" "$state/server.properties" "$state/bootstrap"
+}
+
+[ $# -ge 2 ] || die "usage: $0 fetch DIST | start STATE DIST | stop|kill|clean|status STATE"
+case $1 in
+fetch) cmd_fetch "$2" ;;
+start) [ $# -ge 3 ] || die "usage: $0 start STATE DIST"; cmd_start "$2" "$3" ;;
+stop) cmd_stop "$2" ;;
+kill) cmd_stop "$2" KILL ;;
+clean) cmd_clean "$2" ;;
+status) is_running "$2" && answers_metadata "$2" ;;
+*) die "unknown command '$1'" ;;
+esac
