@@ -1,2 +1,307 @@
-/* Placeholder: implemented by the foundation work (issue 2). */
+/* Kafka set-up shared by the services: client configuration, librdkafka's
+ * logs into ours, topic creation through the Admin API, readiness. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "shared/kafka.h"
+#include "shared/log.h"
+#include "shared/util.h"
+
+/* glibc: the executable's base name ("order_service"). */
+extern char *program_invocation_short_name;
+
+/* librdkafka's log lines, at syslog levels, into log.h. Runs on
+ * librdkafka's internal threads (no log.queue is set); log.h is
+ * thread-safe. 'rk' can be NULL for messages logged before it exists. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                         const char *buf)
+{
+        enum log_level our;
+        struct log_field fields[2];
+
+        if (level <= 3) /* emerg, alert, crit, err */
+                our = LOG_LEVEL_ERROR;
+        else if (level == 4)
+                our = LOG_LEVEL_WARN;
+        else if (level <= 6) /* notice, info */
+                our = LOG_LEVEL_INFO;
+        else
+                our = LOG_LEVEL_DEBUG;
+        if (!log_enabled(our))
+                return;
+        fields[0] = LOG_STR("kafka.fac", fac);
+        fields[1] = LOG_STR("kafka.client", rk ? rd_kafka_name(rk) : NULL);
+        log_write(our, buf ? buf : "", fields, 2);
+}
+
+/* Set 'name' to 'value'; on failure errstr names the variable 'env'. */
+static int conf_set(rd_kafka_conf_t *conf, const char *env, const char *name,
+                    const char *value, char *errstr, size_t errstr_size)
+{
+        char rderr[256];
+
+        if (rd_kafka_conf_set(conf, name, value, rderr, sizeof(rderr)) ==
+            RD_KAFKA_CONF_OK)
+                return 0;
+        snprintf(errstr, errstr_size, "%s: %s", env, rderr);
+        return -1;
+}
+
+rd_kafka_conf_t *kafka_conf_new(const struct config *cfg,
+                                enum kafka_client_role role, char *errstr,
+                                size_t errstr_size)
+{
+        rd_kafka_conf_t *conf;
+
+        if (!cfg || !cfg->bootstrap_servers) {
+                snprintf(errstr, errstr_size,
+                         "KAFKA_BOOTSTRAP_SERVERS: not set");
+                return NULL;
+        }
+        conf = rd_kafka_conf_new();
+        if (conf_set(conf, "KAFKA_BOOTSTRAP_SERVERS", "bootstrap.servers",
+                     cfg->bootstrap_servers, errstr, errstr_size) < 0)
+                goto fail;
+        /* struct config does not carry the service name, but each service
+         * is its own executable of the same name; KAFKA_CLIENT_ID, applied
+         * below, still overrides it. */
+        if (program_invocation_short_name && *program_invocation_short_name &&
+            conf_set(conf, "client.id", "client.id",
+                     program_invocation_short_name, errstr, errstr_size) < 0)
+                goto fail;
+        if (role == KAFKA_ROLE_CONSUMER) {
+                if (!cfg->group_id || !*cfg->group_id) {
+                        snprintf(errstr, errstr_size,
+                                 "KAFKA_GROUP_ID: required for a consumer");
+                        goto fail;
+                }
+                if (conf_set(conf, "KAFKA_GROUP_ID", "group.id", cfg->group_id,
+                             errstr, errstr_size) < 0)
+                        goto fail;
+                if (cfg->auto_offset_reset &&
+                    conf_set(conf, "KAFKA_AUTO_OFFSET_RESET",
+                             "auto.offset.reset", cfg->auto_offset_reset,
+                             errstr, errstr_size) < 0)
+                        goto fail;
+        }
+        /* Pass-through properties last, so that they win. config_load()
+         * has checked them already; a failure here still names them. */
+        for (size_t i = 0; i < cfg->kafka_props_count; i++) {
+                const struct kafka_property *p = &cfg->kafka_props[i];
+
+                if (conf_set(conf, p->env ? p->env : p->name, p->name,
+                             p->value, errstr, errstr_size) < 0)
+                        goto fail;
+        }
+        rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+        return conf;
+fail:
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+}
+
+/* The topic 'name' in 'md', or NULL. */
+static const rd_kafka_metadata_topic_t *
+metadata_topic(const struct rd_kafka_metadata *md, const char *name)
+{
+        for (int i = 0; i < md->topic_cnt; i++) {
+                if (strcmp(md->topics[i].topic, name) == 0)
+                        return &md->topics[i];
+        }
+        return NULL;
+}
+
+/* Milliseconds left until 'deadline_ms', at least 1. */
+static int remaining_ms(int64_t deadline_ms)
+{
+        int64_t left = deadline_ms - time_monotonic_ms();
+
+        return left > 1 ? (int)(left > 0x7fffffff ? 0x7fffffff : left) : 1;
+}
+
+int kafka_topics_ensure(rd_kafka_t *rk, const char *const *topics,
+                        size_t ntopics, int partitions, int replication_factor,
+                        int timeout_ms, char *errstr, size_t errstr_size)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_NewTopic_t **newt = NULL;
+        rd_kafka_AdminOptions_t *options = NULL;
+        rd_kafka_queue_t *queue = NULL;
+        rd_kafka_event_t *ev = NULL;
+        int64_t deadline_ms = time_monotonic_ms() + timeout_ms;
+        size_t nnew = 0;
+        rd_kafka_resp_err_t err;
+        char rderr[256];
+        int ret = -1;
+
+        if (!rk || (ntopics > 0 && !topics)) {
+                snprintf(errstr, errstr_size, "no Kafka client");
+                return -1;
+        }
+        if (ntopics == 0)
+                return 0;
+        /* All topics, not just ours: asking for a named topic may make the
+         * broker auto-create it with its default settings. */
+        err = rd_kafka_metadata(rk, 1, NULL, &md, remaining_ms(deadline_ms));
+        if (err) {
+                snprintf(errstr, errstr_size,
+                         "cannot read cluster metadata: %s",
+                         rd_kafka_err2str(err));
+                return -1;
+        }
+        newt = calloc(ntopics, sizeof(*newt));
+        if (!newt) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; i < ntopics; i++) {
+                const rd_kafka_metadata_topic_t *t = metadata_topic(md, topics[i]);
+
+                if (t && t->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        continue;
+                newt[nnew] = rd_kafka_NewTopic_new(topics[i], partitions,
+                                                   replication_factor, rderr,
+                                                   sizeof(rderr));
+                if (!newt[nnew]) {
+                        snprintf(errstr, errstr_size, "topic '%s': %s",
+                                 topics[i], rderr);
+                        goto out;
+                }
+                nnew++;
+        }
+        if (nnew == 0) {
+                ret = 0;
+                goto out;
+        }
+
+        options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        if (rd_kafka_AdminOptions_set_request_timeout(
+                    options, remaining_ms(deadline_ms), rderr,
+                    sizeof(rderr)) ||
+            rd_kafka_AdminOptions_set_operation_timeout(
+                    options, remaining_ms(deadline_ms), rderr,
+                    sizeof(rderr))) {
+                snprintf(errstr, errstr_size, "cannot create topics: %s",
+                         rderr);
+                goto out;
+        }
+        queue = rd_kafka_queue_new(rk);
+        rd_kafka_CreateTopics(rk, newt, nnew, options, queue);
+        /* The Admin API always posts one result event, at the latest when
+         * the request timeout passes; wait a little longer than that. */
+        ev = rd_kafka_queue_poll(queue, remaining_ms(deadline_ms) + 1000);
+        if (!ev) {
+                snprintf(errstr, errstr_size,
+                         "cannot create topics: timed out after %d ms",
+                         timeout_ms);
+                goto out;
+        }
+        if (rd_kafka_event_error(ev)) {
+                snprintf(errstr, errstr_size, "cannot create topics: %s",
+                         rd_kafka_event_error_string(ev));
+                goto out;
+        }
+        {
+                const rd_kafka_CreateTopics_result_t *res =
+                        rd_kafka_event_CreateTopics_result(ev);
+                const rd_kafka_topic_result_t **tres;
+                size_t nres = 0;
+
+                if (!res) {
+                        snprintf(errstr, errstr_size,
+                                 "cannot create topics: unexpected event %s",
+                                 rd_kafka_event_name(ev));
+                        goto out;
+                }
+                tres = rd_kafka_CreateTopics_result_topics(res, &nres);
+                for (size_t i = 0; i < nres; i++) {
+                        rd_kafka_resp_err_t terr =
+                                rd_kafka_topic_result_error(tres[i]);
+                        const char *msg =
+                                rd_kafka_topic_result_error_string(tres[i]);
+
+                        /* Another instance may have created it meanwhile. */
+                        if (terr == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                            terr == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                                continue;
+                        snprintf(errstr, errstr_size,
+                                 "cannot create topic '%s': %s",
+                                 rd_kafka_topic_result_name(tres[i]),
+                                 msg ? msg : rd_kafka_err2str(terr));
+                        goto out;
+                }
+        }
+        ret = 0;
+out:
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        if (queue)
+                rd_kafka_queue_destroy(queue);
+        if (options)
+                rd_kafka_AdminOptions_destroy(options);
+        if (newt) {
+                rd_kafka_NewTopic_destroy_array(newt, nnew);
+                free(newt);
+        }
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        return ret;
+}
+
+bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
+                        size_t ntopics, int timeout_ms)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        bool ready = true;
+
+        if (!rk || (ntopics > 0 && !topics))
+                return false;
+        /* All topics: see kafka_topics_ensure() about auto-creation. */
+        if (rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+                return false;
+        for (size_t i = 0; i < ntopics && ready; i++) {
+                const rd_kafka_metadata_topic_t *t = metadata_topic(md, topics[i]);
+
+                if (!t || t->err || t->partition_cnt < 1) {
+                        ready = false;
+                        break;
+                }
+                for (int p = 0; p < t->partition_cnt; p++) {
+                        if (t->partitions[p].err ==
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                            t->partitions[p].leader < 0) {
+                                ready = false;
+                                break;
+                        }
+                }
+        }
+        rd_kafka_metadata_destroy(md);
+        return ready;
+}
+
+char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *value = NULL;
+        size_t size = 0;
+        char *copy;
+
+        if (!msg || !name)
+                return NULL;
+        /* The headers stay owned by the message. */
+        if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return NULL;
+        if (rd_kafka_header_get_last(hdrs, name, &value, &size) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+                return NULL;
+        copy = malloc(size + 1);
+        if (!copy)
+                return NULL;
+        if (size > 0 && value)
+                memcpy(copy, value, size);
+        copy[size] = '\0';
+        return copy;
+}
