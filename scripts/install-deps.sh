@@ -6,10 +6,8 @@
 set -euo pipefail
 
 runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4)
-# civetweb (the server binary) too: Debian's civetweb CMake package names
-# /usr/bin/civetweb among its targets and refuses to load without it.
 build=(build-essential cmake ninja-build pkg-config git
-       librdkafka-dev libcivetweb-dev civetweb liblog4c-dev libjansson-dev libcurl4-openssl-dev)
+       librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev)
 test=(libcmocka-dev openjdk-17-jre-headless maven kcat curl jq python3 python3-venv python3-pip
       shellcheck docker-compose wrk procps)
 

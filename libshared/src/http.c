@@ -1,2 +1,426 @@
-/* Placeholder: implemented by the foundation work (issue 2). */
+/* The HTTP server every service shares, on civetweb 1.15.
+ *
+ * Civetweb picks a request handler in three passes over the handlers in
+ * the order they were added: an exact URI match, then a handler whose URI
+ * is a prefix followed by '/' ("/orders" also gets "/orders/x"), then a
+ * pattern match, where our catch-all "/" matches everything. So a route
+ * added by http_server_route() wins over the catch-all, and each handler
+ * checks that the path is exactly its own (a prefix match is a 404).
+ *
+ * Handlers run on civetweb's worker threads; the server's route list only
+ * grows and is only read through civetweb's own handler table. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
 #include "shared/http.h"
+#include "shared/log.h"
+#include "shared/metrics.h"
+#include "shared/util.h"
+
+#define HTTP_REASON_MAX 128
+#define HTTP_PORT_OPTION_MAX 32
+
+struct http_route {
+        struct http_route *next;
+        struct http_server *srv;
+        char *uri;
+        mg_request_handler handler;
+        void *arg;
+};
+
+struct http_server {
+        struct mg_context *ctx;
+        char *service_name;
+        http_ready_fn is_ready;
+        void *ready_arg;
+        struct metrics *metrics; /* borrowed */
+        int port;
+        pthread_mutex_t routes_lock; /* guards 'routes' */
+        struct http_route *routes;
+};
+
+static pthread_once_t http_library_once = PTHREAD_ONCE_INIT;
+
+static void http_library_init(void)
+{
+        /* Process-wide and never undone: mg_exit_library() would break a
+         * second server started later in the same process (tests). */
+        mg_init_library(0);
+}
+
+const char *http_status_text(int status)
+{
+        switch (status) {
+        case 200: return "OK";
+        case 201: return "Created";
+        case 202: return "Accepted";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 406: return "Not Acceptable";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 411: return "Length Required";
+        case 413: return "Payload Too Large";
+        case 415: return "Unsupported Media Type";
+        case 422: return "Unprocessable Entity";
+        case 429: return "Too Many Requests";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        default: return "Unknown";
+        }
+}
+
+/* Send 'status' with 'content_type' and the body; every response carries
+ * Content-Length so keep-alive connections stay usable. */
+static int http_reply(struct mg_connection *conn, int status,
+                      const char *content_type, const char *body, size_t len,
+                      const char *extra_headers)
+{
+        char length[32];
+
+        if (!conn)
+                return status;
+        snprintf(length, sizeof(length), "%zu", len);
+        mg_response_header_start(conn, status);
+        mg_response_header_add(conn, "Content-Type", content_type, -1);
+        mg_response_header_add(conn, "Content-Length", length, -1);
+        mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+        if (extra_headers && *extra_headers)
+                mg_response_header_add_lines(conn, extra_headers);
+        mg_response_header_send(conn);
+        if (len > 0)
+                mg_write(conn, body, len);
+        return status;
+}
+
+int http_reply_json(struct mg_connection *conn, int status, const char *json,
+                    size_t len, const char *extra_headers)
+{
+        if (!json)
+                len = 0;
+        return http_reply(conn, status, "application/json", json, len,
+                          extra_headers);
+}
+
+/* A JSON string for 's' (jansson refuses invalid UTF-8: such bytes are
+ * then replaced by '?', so a message never makes the reply fail). */
+static json_t *json_string_lossy(const char *s)
+{
+        json_t *j;
+        char *copy;
+
+        if (utf8_is_valid(s, strlen(s), NULL))
+                return json_string(s);
+        copy = strdup(s);
+        if (!copy)
+                return NULL;
+        for (char *p = copy; *p; p++) {
+                if ((unsigned char)*p >= 0x80)
+                        *p = '?';
+        }
+        j = json_string(copy);
+        free(copy);
+        return j;
+}
+
+int http_reply_error(struct mg_connection *conn, int status, const char *code,
+                     const char *message, const char *field,
+                     const char *extra_headers)
+{
+        /* Used when out of memory: still a well-formed error. */
+        static const char fallback[] =
+                "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        json_t *root = NULL, *err;
+        char *body = NULL;
+        int ret;
+
+        err = json_object();
+        if (!err)
+                goto send;
+        json_object_set_new(err, "code", json_string_lossy(code ? code : "error"));
+        json_object_set_new(err, "message",
+                            json_string_lossy(message ? message : ""));
+        if (field && *field)
+                json_object_set_new(err, "field", json_string_lossy(field));
+        root = json_object();
+        if (!root) {
+                json_decref(err);
+                goto send;
+        }
+        json_object_set_new(root, "error", err); /* err now owned by root */
+        body = json_dumps(root, JSON_COMPACT);
+send:
+        if (body)
+                ret = http_reply_json(conn, status, body, strlen(body),
+                                      extra_headers);
+        else
+                ret = http_reply_json(conn, status, fallback,
+                                      sizeof(fallback) - 1, extra_headers);
+        free(body);
+        json_decref(root);
+        return ret;
+}
+
+static bool request_is(const struct mg_connection *conn, const char *uri)
+{
+        const struct mg_request_info *ri = mg_get_request_info(conn);
+
+        return ri && ri->local_uri && strcmp(ri->local_uri, uri) == 0;
+}
+
+static bool method_is(const struct mg_connection *conn, const char *method)
+{
+        const struct mg_request_info *ri = mg_get_request_info(conn);
+
+        return ri && ri->request_method &&
+               strcmp(ri->request_method, method) == 0;
+}
+
+static int reply_not_found(struct mg_connection *conn)
+{
+        return http_reply_error(conn, 404, "not_found", "no such resource",
+                                NULL, NULL);
+}
+
+static int reply_method_not_allowed(struct mg_connection *conn,
+                                    const char *allow)
+{
+        char header[64];
+
+        snprintf(header, sizeof(header), "Allow: %s\r\n", allow);
+        return http_reply_error(conn, 405, "method_not_allowed",
+                                "method not allowed", NULL, header);
+}
+
+/* GET /healthz: the process is alive. Worker thread. */
+static int healthz_handler(struct mg_connection *conn, void *cbdata)
+{
+        static const char body[] = "{\"status\":\"ok\"}";
+
+        if (!request_is(conn, "/healthz"))
+                return reply_not_found(conn);
+        if (!method_is(conn, "GET"))
+                return reply_method_not_allowed(conn, "GET");
+        return http_reply_json(conn, 200, body, sizeof(body) - 1, NULL);
+}
+
+/* GET /readyz: the service's own view of its dependencies. Worker thread. */
+static int readyz_handler(struct mg_connection *conn, void *cbdata)
+{
+        static const char ready[] = "{\"status\":\"ready\"}";
+        struct http_server *srv = cbdata;
+        char reason[HTTP_REASON_MAX] = "";
+        json_t *root;
+        char *body;
+        int ret;
+
+        if (!request_is(conn, "/readyz"))
+                return reply_not_found(conn);
+        if (!method_is(conn, "GET"))
+                return reply_method_not_allowed(conn, "GET");
+        if (!srv->is_ready ||
+            srv->is_ready(srv->ready_arg, reason, sizeof(reason)))
+                return http_reply_json(conn, 200, ready, sizeof(ready) - 1,
+                                       NULL);
+
+        reason[sizeof(reason) - 1] = '\0';
+        root = json_object();
+        json_object_set_new(root, "status", json_string("not_ready"));
+        json_object_set_new(root, "reason",
+                            json_string_lossy(*reason ? reason : "unknown"));
+        body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+        if (body)
+                ret = http_reply_json(conn, 503, body, strlen(body), NULL);
+        else
+                ret = http_reply_error(conn, 503, "not_ready", "not ready",
+                                       NULL, NULL);
+        free(body);
+        json_decref(root);
+        return ret;
+}
+
+/* GET /metrics: the registry in the Prometheus text format. Worker thread. */
+static int metrics_handler(struct mg_connection *conn, void *cbdata)
+{
+        struct http_server *srv = cbdata;
+        char *text;
+        size_t len = 0;
+        int ret;
+
+        if (!request_is(conn, "/metrics"))
+                return reply_not_found(conn);
+        if (!method_is(conn, "GET"))
+                return reply_method_not_allowed(conn, "GET");
+        text = metrics_render(srv->metrics, &len);
+        if (!text && srv->metrics)
+                return http_reply_error(conn, 500, "internal",
+                                        "cannot render metrics", NULL, NULL);
+        ret = http_reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8",
+                         text ? text : "", text ? len : 0, NULL);
+        free(text);
+        return ret;
+}
+
+/* Every path no other handler takes. Worker thread. */
+static int not_found_handler(struct mg_connection *conn, void *cbdata)
+{
+        return reply_not_found(conn);
+}
+
+/* A route of http_server_route(): only its exact path. Worker thread. */
+static int route_handler(struct mg_connection *conn, void *cbdata)
+{
+        struct http_route *route = cbdata;
+
+        if (!request_is(conn, route->uri))
+                return reply_not_found(conn);
+        return route->handler(conn, route->arg);
+}
+
+/* Civetweb's own messages (bad requests, socket errors) into our log.
+ * Runs on whichever civetweb thread hit the problem. Returning 1 tells
+ * civetweb not to print them itself. */
+static int log_message_cb(const struct mg_connection *conn,
+                          const char *message)
+{
+        log_warn("civetweb: %s", message ? message : "");
+        return 1;
+}
+
+struct http_server *http_server_start(const struct http_server_options *opts,
+                                      char *errstr, size_t errstr_size)
+{
+        struct http_server *srv = NULL;
+        struct mg_callbacks callbacks = {0};
+        struct mg_server_port ports[4];
+        char listening[HTTP_PORT_OPTION_MAX];
+        char threads[16], timeout[16];
+        const char *options[16];
+        size_t n = 0;
+        int nports;
+
+        if (!opts || opts->port < 0 || opts->port > 65535) {
+                snprintf(errstr, errstr_size, "invalid HTTP port");
+                return NULL;
+        }
+        pthread_once(&http_library_once, http_library_init);
+
+        srv = calloc(1, sizeof(*srv));
+        if (!srv) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        pthread_mutex_init(&srv->routes_lock, NULL);
+        srv->service_name = strdup(opts->service_name ? opts->service_name : "");
+        if (!srv->service_name) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        srv->is_ready = opts->is_ready;
+        srv->ready_arg = opts->ready_arg;
+        srv->metrics = opts->metrics;
+
+        snprintf(listening, sizeof(listening), "0.0.0.0:%d", opts->port);
+        snprintf(threads, sizeof(threads), "%d",
+                 opts->num_threads > 0 ? opts->num_threads : 16);
+        snprintf(timeout, sizeof(timeout), "%d",
+                 opts->request_timeout_ms > 0 ? opts->request_timeout_ms
+                                              : 10000);
+        /* No document_root: nothing is served from disk, no listing. */
+        options[n++] = "listening_ports";
+        options[n++] = listening;
+        options[n++] = "num_threads";
+        options[n++] = threads;
+        options[n++] = "request_timeout_ms";
+        options[n++] = timeout;
+        options[n++] = "enable_keep_alive";
+        options[n++] = "yes";
+        options[n++] = NULL;
+
+        callbacks.log_message = log_message_cb;
+        srv->ctx = mg_start(&callbacks, srv, options);
+        if (!srv->ctx) {
+                snprintf(errstr, errstr_size,
+                         "cannot listen on HTTP port %d (in use?)",
+                         opts->port);
+                goto fail;
+        }
+        nports = mg_get_server_ports(srv->ctx, 4, ports);
+        if (nports < 1) {
+                snprintf(errstr, errstr_size,
+                         "cannot read the bound HTTP port");
+                goto fail;
+        }
+        srv->port = ports[0].port;
+
+        mg_set_request_handler(srv->ctx, "/healthz", healthz_handler, srv);
+        mg_set_request_handler(srv->ctx, "/readyz", readyz_handler, srv);
+        mg_set_request_handler(srv->ctx, "/metrics", metrics_handler, srv);
+        mg_set_request_handler(srv->ctx, "/", not_found_handler, srv);
+        return srv;
+fail:
+        http_server_stop(srv);
+        return NULL;
+}
+
+void http_server_route(struct http_server *srv, const char *uri,
+                       mg_request_handler handler, void *arg)
+{
+        struct http_route *route;
+
+        if (!srv || !uri || !handler)
+                return;
+        route = calloc(1, sizeof(*route));
+        if (!route || !(route->uri = strdup(uri))) {
+                free(route);
+                log_error("cannot add HTTP route '%s': out of memory", uri);
+                return;
+        }
+        route->srv = srv;
+        route->handler = handler;
+        route->arg = arg;
+        pthread_mutex_lock(&srv->routes_lock);
+        route->next = srv->routes;
+        srv->routes = route;
+        pthread_mutex_unlock(&srv->routes_lock);
+        mg_set_request_handler(srv->ctx, uri, route_handler, route);
+}
+
+void http_server_stop(struct http_server *srv)
+{
+        struct http_route *route, *next;
+
+        if (!srv)
+                return;
+        /* mg_stop() waits for the worker threads, so no handler still
+         * uses a route when they are freed below. */
+        if (srv->ctx)
+                mg_stop(srv->ctx);
+        for (route = srv->routes; route; route = next) {
+                next = route->next;
+                free(route->uri);
+                free(route);
+        }
+        pthread_mutex_destroy(&srv->routes_lock);
+        free(srv->service_name);
+        free(srv);
+}
+
+int http_server_port(const struct http_server *srv)
+{
+        return srv ? srv->port : -1;
+}

@@ -1,4 +1,5 @@
 /* Time stamps, random ids, UTF-8 checks. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -11,8 +12,12 @@ void time_now_rfc3339(char *buf, size_t size)
         struct timespec ts;
         struct tm tm;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0 ||
+            !gmtime_r(&ts.tv_sec, &tm)) {
+                /* Never printed from an uninitialised tm. */
+                snprintf(buf, size, "1970-01-01T00:00:00.000Z");
+                return;
+        }
         snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
@@ -40,6 +45,10 @@ int uuid_v4(char *buf, size_t size)
                 return -1;
         while (got < sizeof(b)) {
                 ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
+                /* Before the entropy pool is ready getrandom(2) blocks,
+                 * and a signal then interrupts it: retry, do not fail. */
+                if (r < 0 && errno == EINTR)
+                        continue;
                 if (r <= 0)
                         return -1;
                 got += (size_t)r;
