@@ -21,18 +21,6 @@
 
 #define TIMEOUT_MS 30000
 
-/* TEMPORARY: log.c is not on main yet; drop these stubs when it lands. */
-int log_enabled(enum log_level level)
-{
-        return level >= LOG_LEVEL_WARN;
-}
-
-void log_write(enum log_level level, const char *message,
-               const struct log_field *fields, size_t nfields)
-{
-        fprintf(stderr, "%s\n", message);
-}
-
 static char bootstrap[256];
 
 static int read_bootstrap(void **state)

@@ -27,17 +27,6 @@
 
 #define IO_TIMEOUT_MS 5000
 
-/* TEMPORARY: log.c is not on main yet; drop this stub when it lands. */
-void log_printf(enum log_level level, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
-
 /* --- fixture ------------------------------------------------------------ */
 
 struct fixture {
