@@ -14,12 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "shared/http.h"
+#include "shared/jsonw.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
-#include "shared/util.h"
 
 #define HTTP_REASON_MAX 128
 #define HTTP_PORT_OPTION_MAX 32
@@ -116,27 +114,6 @@ int http_reply_json(struct mg_connection *conn, int status, const char *json,
                           extra_headers);
 }
 
-/* A JSON string for 's' (jansson refuses invalid UTF-8: such bytes are
- * then replaced by '?', so a message never makes the reply fail). */
-static json_t *json_string_lossy(const char *s)
-{
-        json_t *j;
-        char *copy;
-
-        if (utf8_is_valid(s, strlen(s), NULL))
-                return json_string(s);
-        copy = strdup(s);
-        if (!copy)
-                return NULL;
-        for (char *p = copy; *p; p++) {
-                if ((unsigned char)*p >= 0x80)
-                        *p = '?';
-        }
-        j = json_string(copy);
-        free(copy);
-        return j;
-}
-
 int http_reply_error(struct mg_connection *conn, int status, const char *code,
                      const char *message, const char *field,
                      const char *extra_headers)
@@ -144,34 +121,31 @@ int http_reply_error(struct mg_connection *conn, int status, const char *code,
         /* Used when out of memory: still a well-formed error. */
         static const char fallback[] =
                 "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        json_t *root = NULL, *err;
-        char *body = NULL;
+        struct jsonw inner, outer;
         int ret;
 
-        err = json_object();
-        if (!err)
-                goto send;
-        json_object_set_new(err, "code", json_string_lossy(code ? code : "error"));
-        json_object_set_new(err, "message",
-                            json_string_lossy(message ? message : ""));
+        /* jsonw escapes everything and replaces invalid UTF-8, so any
+         * message gives one line of valid JSON. */
+        jsonw_init(&inner);
+        jsonw_object_begin(&inner);
+        jsonw_key_str(&inner, "code", code ? code : "error");
+        jsonw_key_str(&inner, "message", message ? message : "");
         if (field && *field)
-                json_object_set_new(err, "field", json_string_lossy(field));
-        root = json_object();
-        if (!root) {
-                json_decref(err);
-                goto send;
-        }
-        json_object_set_new(root, "error", err); /* err now owned by root */
-        body = json_dumps(root, JSON_COMPACT);
-send:
-        if (body)
-                ret = http_reply_json(conn, status, body, strlen(body),
-                                      extra_headers);
-        else
+                jsonw_key_str(&inner, "field", field);
+        jsonw_object_end(&inner);
+        jsonw_init(&outer);
+        jsonw_object_begin(&outer);
+        if (!inner.failed)
+                jsonw_key_raw(&outer, "error", inner.buf, inner.len);
+        jsonw_object_end(&outer);
+        if (inner.failed || outer.failed)
                 ret = http_reply_json(conn, status, fallback,
                                       sizeof(fallback) - 1, extra_headers);
-        free(body);
-        json_decref(root);
+        else
+                ret = http_reply_json(conn, status, outer.buf, outer.len,
+                                      extra_headers);
+        jsonw_release(&outer);
+        jsonw_release(&inner);
         return ret;
 }
 
@@ -224,8 +198,7 @@ static int readyz_handler(struct mg_connection *conn, void *cbdata)
         static const char ready[] = "{\"status\":\"ready\"}";
         struct http_server *srv = cbdata;
         char reason[HTTP_REASON_MAX] = "";
-        json_t *root;
-        char *body;
+        struct jsonw w;
         int ret;
 
         if (!request_is(conn, "/readyz"))
@@ -238,18 +211,17 @@ static int readyz_handler(struct mg_connection *conn, void *cbdata)
                                        NULL);
 
         reason[sizeof(reason) - 1] = '\0';
-        root = json_object();
-        json_object_set_new(root, "status", json_string("not_ready"));
-        json_object_set_new(root, "reason",
-                            json_string_lossy(*reason ? reason : "unknown"));
-        body = root ? json_dumps(root, JSON_COMPACT) : NULL;
-        if (body)
-                ret = http_reply_json(conn, 503, body, strlen(body), NULL);
-        else
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_key_str(&w, "status", "not_ready");
+        jsonw_key_str(&w, "reason", *reason ? reason : "unknown");
+        jsonw_object_end(&w);
+        if (w.failed)
                 ret = http_reply_error(conn, 503, "not_ready", "not ready",
                                        NULL, NULL);
-        free(body);
-        json_decref(root);
+        else
+                ret = http_reply_json(conn, 503, w.buf, w.len, NULL);
+        jsonw_release(&w);
         return ret;
 }
 

@@ -65,7 +65,7 @@ static int orders_handler(struct mg_connection *conn, void *arg)
 static int hostile_handler(struct mg_connection *conn, void *arg)
 {
         return http_reply_error(conn, 400, "invalid",
-                                "bad \"quote\" \\ and\nnewline\x01\x7f",
+                                "bad \"quote\" \\ and\nnewline\x01\x7f \xff",
                                 "qu\"antity", NULL);
 }
 
@@ -372,7 +372,8 @@ static void custom_route(void **state)
 }
 
 /* Quotes, backslashes and control characters in an error message come out
- * as valid JSON that decodes to the original text. */
+ * as valid JSON that decodes to the original text; an invalid UTF-8 byte
+ * becomes U+FFFD. */
 static void error_json_is_escaped(void **state)
 {
         struct fixture *fx = *state;
@@ -386,7 +387,7 @@ static void error_json_is_escaped(void **state)
         assert_non_null(root);
         err = json_object_get(root, "error");
         assert_string_equal(json_string_value(json_object_get(err, "message")),
-                            "bad \"quote\" \\ and\nnewline\x01\x7f");
+                            "bad \"quote\" \\ and\nnewline\x01\x7f \xef\xbf\xbd");
         assert_string_equal(json_string_value(json_object_get(err, "field")),
                             "qu\"antity");
         json_decref(root);
