@@ -29,7 +29,7 @@ static const char usage[] =
         "  CATALOG_FILE      known items, one per line (default: all known)\n"
         "  TRANSACTIONAL_ID  stable and distinct per instance\n"
         "                    (default: KAFKA_GROUP_ID-hostname)\n"
-        "  TXN_MAX_RECORDS   records per transaction (default 1000)\n"
+        "  TXN_MAX_RECORDS   records per transaction (default 10000)\n"
         "  TXN_MAX_MS        longest a transaction stays open (default 100)\n"
         "See docs/processing_service.md.\n";
 
@@ -67,7 +67,7 @@ static int settings_load(struct settings *s, const struct config *cfg,
                               errstr, errstr_size) < 0 ||
             config_get_string("TRANSACTIONAL_ID", def_id, 255,
                               &s->transactional_id, errstr, errstr_size) < 0 ||
-            config_get_int("TXN_MAX_RECORDS", 1000, 1, 100000,
+            config_get_int("TXN_MAX_RECORDS", 10000, 1, 100000,
                            &s->txn_max_records, errstr, errstr_size) < 0 ||
             config_get_int("TXN_MAX_MS", 100, 1, 600000, &s->txn_max_ms,
                            errstr, errstr_size) < 0) {

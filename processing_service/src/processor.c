@@ -261,6 +261,15 @@ struct processor *processor_new(const struct processor_options *opts,
                         "KAFKA_TRANSACTION_TIMEOUT_MS", "transaction.timeout.ms",
                         timeout, false, errstr, errstr_size) < 0)
                 goto fail;
+        /* Right after a commit the coordinator is still writing its
+         * markers and answers the next transaction's first request with
+         * CONCURRENT_TRANSACTIONS: retried after retry.backoff.ms, whose
+         * default (100 ms) would cap a busy instance at a few commits per
+         * second (the Java client uses 20 ms for this case). */
+        if (set_default(opts->cfg, p->producer_conf, "KAFKA_RETRY_BACKOFF_MS",
+                        "retry.backoff.ms", "20", false, errstr,
+                        errstr_size) < 0)
+                goto fail;
         rd_kafka_conf_set_error_cb(p->producer_conf, error_cb);
         rd_kafka_conf_set_opaque(p->producer_conf, p);
 
@@ -513,7 +522,7 @@ static int txn_commit(struct processor *p, bool rewind)
 {
         rd_kafka_consumer_group_metadata_t *cgmd;
         rd_kafka_error_t *error;
-        int64_t start_us;
+        int64_t start_us, offsets_us;
         int action;
 
         if (!p->txn_open)
@@ -542,6 +551,7 @@ static int txn_commit(struct processor *p, bool rewind)
                 }
                 rd_kafka_consumer_group_metadata_destroy(cgmd);
         }
+        offsets_us = time_monotonic_us();
         for (;;) {
                 error = rd_kafka_commit_transaction(p->producer,
                                                     TXN_CALL_TIMEOUT_MS);
@@ -565,8 +575,12 @@ static int txn_commit(struct processor *p, bool rewind)
         log_write(LOG_LEVEL_DEBUG, "transaction committed",
                   (struct log_field[]){
                           LOG_INT("transaction.records", p->txn_records),
+                          LOG_INT("transaction.offsets_us",
+                                  offsets_us - start_us),
+                          LOG_INT("transaction.commit_us",
+                                  time_monotonic_us() - offsets_us),
                   },
-                  1);
+                  3);
         atomic_store(&p->brokers_down, false);
         txn_reset(p);
         return 0;
