@@ -326,8 +326,13 @@ void processor_destroy(struct processor *p)
                 return;
         if (p->consumer)
                 rd_kafka_destroy(p->consumer);
-        if (p->producer)
+        if (p->producer) {
+                /* Whatever is still queued belongs to a transaction that
+                 * was aborted or never committed: do not wait for it. */
+                rd_kafka_purge(p->producer, RD_KAFKA_PURGE_F_QUEUE |
+                                                    RD_KAFKA_PURGE_F_INFLIGHT);
                 rd_kafka_destroy(p->producer);
+        }
         if (p->producer_conf)
                 rd_kafka_conf_destroy(p->producer_conf);
         if (p->txn_offsets)
