@@ -67,6 +67,15 @@ def es():
     shutil.copytree(os.path.join(home, "config"), conf)
     for d in ("data", "logs", "tmp"):
         os.makedirs(os.path.join(state, d))
+    # jvm.options names logs/ and data/ relative to the distribution, which
+    # this test does not write to: point them into the state directory.
+    with open(os.path.join(conf, "jvm.options")) as f:
+        options = f.read()
+    options = (options.replace("file=logs/", f"file={state}/logs/")
+               .replace("ErrorFile=logs/", f"ErrorFile={state}/logs/")
+               .replace("HeapDumpPath=data", f"HeapDumpPath={state}/data"))
+    with open(os.path.join(conf, "jvm.options"), "w") as f:
+        f.write(options)
     port, tport = pipeline.free_port(), pipeline.free_port()
     env = dict(os.environ, ES_JAVA_HOME=java_home(), ES_PATH_CONF=conf,
                ES_TMPDIR=os.path.join(state, "tmp"), ES_JAVA_OPTS="-Xms512m -Xmx512m")
@@ -82,7 +91,8 @@ def es():
         subprocess.run(["chown", "-R", "nobody:nogroup", state], check=True)
         cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + cmd
     log = open(os.path.join(state, "stdout.log"), "wb")
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+    # cwd: jvm.options writes logs/gc.log relative to it.
+    proc = subprocess.Popen(cmd, env=env, cwd=state, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
