@@ -32,7 +32,7 @@ Without Docker (on this machine; state, logs and pids under .local-run/):
 --local honours: LOCAL_RUN_DIR (.local-run), LOCAL_ORDER_PORT (8001),
 LOCAL_PROCESSING_PORT (8002), LOCAL_NOTIFICATION_PORT (8003), LOCAL_WAIT_S (120),
 PIPELINE_BIN_DIR (a build tree, e.g. build/dev, whose binaries to run instead of
-building the release preset), KAFKA_DIST_DIR (where Kafka's jars are cached).
+building the release preset), LOCAL_KAFKA_DIST_DIR (where Kafka's jars are cached).
 USAGE
 }
 
@@ -169,7 +169,7 @@ local_binary() {
 }
 
 local_up() {
-        local kafka_dist=${KAFKA_DIST_DIR:-$run_dir/kafka-dist} wait_s=${LOCAL_WAIT_S:-120}
+        local kafka_dist=${LOCAL_KAFKA_DIST_DIR:-$run_dir/kafka-dist} wait_s=${LOCAL_WAIT_S:-120}
         local bootstrap svc port deadline pending
         local -A binary
 

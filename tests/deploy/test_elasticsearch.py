@@ -139,8 +139,11 @@ def notification_line(order_id, status, reason, partition, offset, quantity=2):
         "message": f"order {order_id} {status}", "ecs.version": "8.11.0",
         "service.name": "notification_service", "event.dataset": "notification_service.notifications",
         "event.id": f"notifications-{partition}-{offset}",
+        "event.created": "2026-11-24T05:00:00.123Z", "event.kind": "event",
+        "event.outcome": "success" if status == "confirmed" else "failure",
         "order.id": order_id, "order.status": status, "order.reason": reason,
-        "order.item": "laptop", "order.quantity": quantity, "user.id": "user789",
+        "order.item": "laptop", "order.quantity": quantity,
+        "order.processed_at": "2026-11-24T05:00:00.120Z", "user.id": "user789",
         "trace.id": "4bf92f3577b34da6a3ce929d0e0e4736",
         "kafka.topic": "notifications", "kafka.partition": partition, "kafka.offset": offset})
 
@@ -178,7 +181,7 @@ def test_notifications_indexed_and_found_by_order_id(es):
                            "@timestamp,order.*,kafka.*,user.id,event.id", timeout=30).json()
     fields = next(iter(mapping.values()))["mappings"]
     types = {name: next(iter(f["mapping"].values()))["type"] for name, f in fields.items()}
-    assert types["@timestamp"] == "date"
+    assert types["@timestamp"] == types["order.processed_at"] == "date"
     assert types["order.quantity"] == types["kafka.offset"] == types["kafka.partition"] == "long"
     for name in ("order.id", "order.status", "order.reason", "user.id", "event.id"):
         assert types[name] == "keyword", (name, types[name])

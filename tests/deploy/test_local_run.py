@@ -39,7 +39,7 @@ class LocalRun:
         self.env = dict(os.environ)
         self.env.update({"LOCAL_RUN_DIR": self.dir,
                          "PIPELINE_BIN_DIR": bin_dir,
-                         "KAFKA_DIST_DIR": pipeline.env("PIPELINE_KAFKA_DIST_DIR"),
+                         "LOCAL_KAFKA_DIST_DIR": pipeline.env("PIPELINE_KAFKA_DIST_DIR"),
                          "LOCAL_WAIT_S": "150"})
         self.env.update({PORT_VARS[svc]: str(port) for svc, port in self.ports.items()})
         self.env.update(extra or {})
