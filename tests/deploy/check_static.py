@@ -232,10 +232,39 @@ def grafana():
           jobs == {"order_service", "processing_service", "notification_service"}, jobs)
 
 
+def env_examples():
+    """Each service folder's .env.example lists that service's variables
+    with the contract's defaults."""
+    common = {"KAFKA_BOOTSTRAP_SERVERS": "localhost:9092", "LOG_LEVEL": "info",
+              "TOPIC_PARTITIONS": "6", "TOPIC_REPLICATION_FACTOR": "1"}
+    own = {"order_service": {"HTTP_PORT": "8001", "ORDERS_TOPIC": "orders",
+                             "DELIVERY_TIMEOUT_MS": None, "HTTP_THREADS": None},
+           "processing_service": {"HTTP_PORT": "8002", "ORDERS_TOPIC": "orders",
+                                  "NOTIFICATIONS_TOPIC": "notifications",
+                                  "KAFKA_GROUP_ID": "processing-service",
+                                  "KAFKA_AUTO_OFFSET_RESET": "earliest",
+                                  "MAX_QUANTITY": "100", "CATALOG_FILE": "",
+                                  "TRANSACTIONAL_ID": None, "TXN_MAX_RECORDS": None,
+                                  "TXN_MAX_MS": None},
+           "notification_service": {"HTTP_PORT": "8003",
+                                    "NOTIFICATIONS_TOPIC": "notifications",
+                                    "KAFKA_GROUP_ID": "notification-service",
+                                    "KAFKA_AUTO_OFFSET_RESET": "earliest",
+                                    "NOTIFICATION_LOG_FILE": None,
+                                    "NOTIFY_WEBHOOK_URL": "", "NOTIFY_RETRY_LIMIT": None}}
+    for svc, want in own.items():
+        rel = f"{svc}/.env.example"
+        listed = dict(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=(.*)$", load(rel), re.M))
+        want = {**common, **want}
+        wrong = {k: listed.get(k) for k, v in want.items()
+                 if k not in listed or (v is not None and listed[k] != v)}
+        check(f"{rel} lists the service's variables with their defaults", not wrong, wrong)
+
+
 def main():
     files = tracked_files()
     parse_all(files)
-    for step in (kibana_objects, index_template, filebeat, compose, grafana):
+    for step in (kibana_objects, index_template, filebeat, compose, grafana, env_examples):
         try:
             step()
         except (KeyError, TypeError, ValueError, AttributeError, OSError) as e:
