@@ -103,7 +103,7 @@ wait_stack() {
                                 fi ;;
                         *) pending+=("$name:$state/$health") ;;
                         esac
-                done < <("${compose[@]}" ps -q)
+                done < <("${compose[@]}" ps --all -q)
                 [ ${#pending[@]} -eq 0 ] && return 0
                 if [ "$SECONDS" -ge "$deadline" ]; then
                         "${compose[@]}" ps >&2 || true
@@ -118,7 +118,10 @@ stack_build() {
         need_compose
         say "building the images and starting the stack (${compose[*]})"
         "${compose[@]}" build
-        "${compose[@]}" up -d "$@"
+        if ! "${compose[@]}" up -d "$@"; then
+                "${compose[@]}" ps >&2 || true
+                die "the stack did not start (see above; ./entrypoint.sh --logs SERVICE)"
+        fi
         wait_stack
         bind=$(compose_var BIND_ADDRESS)
         [ "$bind" = 0.0.0.0 ] && bind=localhost
