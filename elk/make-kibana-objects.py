@@ -16,6 +16,15 @@ VIS_STATUS = "order-notifications-status-over-time"
 VIS_REASONS = "order-notifications-rejection-reasons"
 DASHBOARD = "order-notifications-dashboard"
 
+# The Kibana version whose export format the objects follow, and the
+# migration versions they are at: Kibana then runs only the migrations that
+# came after (without them it would run every migration since 7.0 on
+# objects already in the 8.x format).
+KIBANA_FORMAT = "8.15.0"
+CORE_MIGRATION = "8.8.0"
+TYPE_MIGRATION = {"index-pattern": "8.0.0", "search": "8.0.0",
+                  "visualization": "8.5.0", "dashboard": "8.7.0"}
+
 COLUMNS = ["order.id", "order.status", "order.reason", "order.item",
            "order.quantity", "user.id", "trace.id", "event.id"]
 
@@ -75,7 +84,22 @@ def objects():
     yield visualization(
         VIS_STATUS, "Orders per status over time", "histogram",
         {"type": "histogram", "addLegend": True, "legendPosition": "right",
-         "addTooltip": True, "times": [], "addTimeMarker": False},
+         "addTooltip": True, "times": [], "addTimeMarker": False,
+         "grid": {"categoryLines": False},
+         "categoryAxes": [{"id": "CategoryAxis-1", "type": "category", "position": "bottom",
+                           "show": True, "scale": {"type": "linear"},
+                           "labels": {"show": True, "filter": True, "truncate": 100},
+                           "title": {}}],
+         "valueAxes": [{"id": "ValueAxis-1", "name": "LeftAxis-1", "type": "value",
+                        "position": "left", "show": True,
+                        "scale": {"type": "linear", "mode": "normal"},
+                        "labels": {"show": True, "rotate": 0, "filter": False, "truncate": 100},
+                        "title": {"text": "Notifications"}}],
+         "seriesParams": [{"show": True, "type": "histogram", "mode": "stacked",
+                           "data": {"label": "Count", "id": "1"}, "valueAxis": "ValueAxis-1",
+                           "drawLinesBetweenPoints": True, "lineWidth": 2,
+                           "showCircles": True}],
+         "labels": {"show": False}},
         [{"id": "1", "enabled": True, "type": "count", "schema": "metric", "params": {}},
          {"id": "2", "enabled": True, "type": "date_histogram", "schema": "segment",
           "params": {"field": "@timestamp", "interval": "auto", "min_doc_count": 1,
@@ -86,7 +110,8 @@ def objects():
     yield visualization(
         VIS_REASONS, "Rejection reasons", "pie",
         {"type": "pie", "addTooltip": True, "addLegend": True,
-         "legendPosition": "right", "isDonut": True},
+         "legendPosition": "right", "isDonut": True,
+         "labels": {"show": False, "values": True, "last_level": True, "truncate": 100}},
         [{"id": "1", "enabled": True, "type": "count", "schema": "metric", "params": {}},
          {"id": "2", "enabled": True, "type": "terms", "schema": "segment",
           "params": {"field": "order.reason", "size": 10, "order": "desc",
@@ -101,10 +126,15 @@ def objects():
     panels_json, refs = [], []
     for i, (obj_id, obj_type, grid) in enumerate(panels):
         index = str(i + 1)
-        panels_json.append({"panelIndex": index, "gridData": dict(grid, i=index),
+        ref_name = f"panel_{index}"
+        panels_json.append({"version": KIBANA_FORMAT, "type": obj_type, "panelIndex": index,
+                            "gridData": dict(grid, i=index),
                             "embeddableConfig": {"enhancements": {}},
-                            "panelRefName": f"panel_{i}"})
-        refs.append({"name": f"panel_{i}", "type": obj_type, "id": obj_id})
+                            "panelRefName": ref_name})
+        # 8.x resolves a panel's reference as "<panelIndex>:<panelRefName>",
+        # earlier releases as "<panelRefName>": both are given.
+        refs.append({"name": f"{index}:{ref_name}", "type": obj_type, "id": obj_id})
+        refs.append({"name": ref_name, "type": obj_type, "id": obj_id})
     yield {
         "id": DASHBOARD, "type": "dashboard",
         "attributes": {
@@ -123,11 +153,20 @@ def objects():
     }
 
 
+def render():
+    """The ndjson text: one object per line, at its migration versions."""
+    lines = []
+    for obj in objects():
+        obj["coreMigrationVersion"] = CORE_MIGRATION
+        obj["typeMigrationVersion"] = TYPE_MIGRATION[obj["type"]]
+        lines.append(json.dumps(obj, sort_keys=True) + "\n")
+    return "".join(lines)
+
+
 def main():
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kibana-objects.ndjson")
     with open(path, "w") as f:
-        for obj in objects():
-            f.write(json.dumps(obj, sort_keys=True) + "\n")
+        f.write(render())
 
 
 if __name__ == "__main__":

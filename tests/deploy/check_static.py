@@ -85,7 +85,7 @@ def kibana_objects():
                           "import importlib.util, io, json, sys\n"
                           "spec = importlib.util.spec_from_file_location('m', sys.argv[1])\n"
                           "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-                          "print(''.join(json.dumps(o, sort_keys=True) + '\\n' for o in m.objects()), end='')\n",
+                          "print(m.render(), end='')\n",
                           os.path.join(SRC, "elk/make-kibana-objects.py")],
                          capture_output=True, text=True)
     check(f"{rel} is up to date with elk/make-kibana-objects.py",
@@ -112,7 +112,12 @@ def kibana_objects():
             if "indexRefName" in src:
                 used.add(src["indexRefName"])
         if "panelsJSON" in attrs:
-            used |= {p["panelRefName"] for p in json.loads(attrs["panelsJSON"])}
+            panels = json.loads(attrs["panelsJSON"])
+            used |= {p["panelRefName"] for p in panels}
+            # Kibana 8 looks a panel's reference up as panelIndex:panelRefName.
+            used |= {f"{p['panelIndex']}:{p['panelRefName']}" for p in panels}
+            check(f"dashboard/{o['id']}: every panel has a type and a version (8.x format)",
+                  all(p.get("type") and p.get("version") for p in panels))
         if "visState" in attrs:
             vis = json.loads(attrs["visState"])
             check(f"visualization/{o['id']} has aggregations", bool(vis.get("aggs")))
