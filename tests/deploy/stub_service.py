@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for a service, for the mechanics test of entrypoint.sh --local:
 GET /healthz answers 200; GET /readyz answers 200 only while a TCP connection
-to KAFKA_BOOTSTRAP_SERVERS succeeds; SIGTERM exits 0. It records its
+to KAFKA_BOOTSTRAP_SERVERS succeeds; SIGTERM exits 0; with STUB_EXIT=<its
+name> it exits at once with status 3 (a service that cannot start). It records its
 environment in STUB_ENV_DIR/<name>.json so the test can check what
 entrypoint.sh gave it."""
 import http.server
@@ -36,6 +37,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
+    if os.environ.get("STUB_EXIT") == name:
+        print(f"{name} stub: exiting at start on purpose", file=sys.stderr, flush=True)
+        sys.exit(3)
     env_dir = os.environ.get("STUB_ENV_DIR")
     if env_dir:
         with open(os.path.join(env_dir, name + ".json"), "w") as f:

@@ -6,6 +6,8 @@ developer's own --local run nor the test broker is disturbed.
   entrypoint.sh starts, how (ports, broker address, working directory, own
   session, pid files, waiting for /readyz), that a second --local refuses,
   and that --local-down leaves no process behind.
+- test_local_run_service_failing_at_start_leaves_nothing: a service that
+  exits at start makes --local fail, show its log and stop everything.
 - test_local_run_order_to_notification: the real services of this build
   tree: a POST gives a notification line in the file entrypoint.sh names.
 """
@@ -142,11 +144,28 @@ def test_local_run_mechanics():
         assert all(alive(run.pid(svc)) for svc in SERVICES), "a refused --local stopped a service"
     finally:
         run.down_and_check()
+    again = run.run("--local-down", timeout=60)
+    assert again.returncode == 0, f"a second --local-down failed:\n{again.stderr}"
+
+
+def test_local_run_service_failing_at_start_leaves_nothing():
+    run = LocalRun(stub_bin_dir(), {"STUB_EXIT": "processing_service"})
+    try:
+        up = run.run("--local")
+        assert up.returncode != 0, "--local succeeded although a service exited at start"
+        assert "processing_service exited during start" in up.stderr, up.stderr
+        assert "exiting at start on purpose" in up.stderr, "the service's log is not shown"
+        assert not run.processes(), "a failed --local left processes behind"
+    finally:
+        run.down_and_check()
 
 
 def services_are_skeletons():
-    with open(source("order_service", "src", "main.c")) as f:
-        return "Skeleton until its issue lands" in f.read()
+    for svc in SERVICES:
+        with open(source(svc, "src", "main.c")) as f:
+            if "Skeleton until its issue lands" in f.read():
+                return True
+    return False
 
 
 @pytest.mark.skipif(services_are_skeletons(),
