@@ -4,8 +4,8 @@
 # to do when Docker, Compose or the daemon is missing. Stand-in docker and
 # docker-compose commands on a private PATH record how they are called; no
 # Docker is needed. check_entrypoint.sh SOURCE_DIR
-set -u
 # shellcheck disable=SC2016 # the stand-ins' bodies expand when they run, not here
+set -u
 src=$1
 fail=0
 scratch=$(mktemp -d)
