@@ -160,13 +160,13 @@ pid_alive() { # pid_alive PIDFILE
         [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
-# Prints the executable of service $1: from PIPELINE_BIN_DIR when set (a
-# build tree, or a directory with the three executables), else from the
-# release build this script makes.
+# Prints the absolute path of service $1's executable: from PIPELINE_BIN_DIR
+# when set (a build tree, or a directory with the three executables; a
+# relative path is from the repository root), else from the release build.
 local_binary() {
         local svc=$1 dir=${PIPELINE_BIN_DIR:-$here/build/release} f
         for f in "$dir/$svc/$svc" "$dir/$svc"; do
-                [ -x "$f" ] && { echo "$f"; return 0; }
+                [ -x "$f" ] && { echo "$(cd "$(dirname "$f")" && pwd)/${f##*/}"; return 0; }
         done
         die "no executable $svc in $dir"
 }

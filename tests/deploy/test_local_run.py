@@ -114,7 +114,8 @@ def stub_bin_dir():
 
 def test_local_run_mechanics():
     env_dir = pipeline.state_dir(pipeline.unique("stub-env"))
-    run = LocalRun(stub_bin_dir(), {"STUB_ENV_DIR": env_dir})
+    # A relative PIPELINE_BIN_DIR is taken from the repository root.
+    run = LocalRun(os.path.relpath(stub_bin_dir(), source()), {"STUB_ENV_DIR": env_dir})
     try:
         up = run.run("--local")
         assert up.returncode == 0, f"--local failed:\n{up.stderr}\n{run.log_tails()}"
