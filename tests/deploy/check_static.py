@@ -219,6 +219,19 @@ def compose():
     for svc in ("order_service", "processing_service", "notification_service"):
         check(f"{svc} builds from the Dockerfile target of its name",
               svcs[svc]["build"]["target"] == svc and f"AS {svc}" in dockerfile)
+    deps = load("scripts/install-deps.sh")
+
+    def pkgs(name):
+        m = re.search(rf"^{name}=\((.*?)\)", deps, re.M | re.S)
+        return set(m.group(1).split()) if m else set()
+
+    build_stage, _, runtime_stage = dockerfile.partition("FROM debian:12-slim AS runtime")
+    runtime_missing = {p for p in pkgs("runtime") if p not in runtime_stage}
+    check("runtime image installs install-deps.sh's runtime packages",
+          pkgs("runtime") and not runtime_missing, runtime_missing)
+    build_missing = {p for p in pkgs("build") - {"git"} if p not in build_stage}
+    check("build stage installs install-deps.sh's build packages",
+          pkgs("build") and not build_missing, build_missing)
     check("runtime images: non-root user and a HEALTHCHECK per service",
           "USER pipeline" in dockerfile and len(re.findall(r"^HEALTHCHECK ", dockerfile, re.M)) == 3)
 
