@@ -205,6 +205,11 @@ def compose():
     check("filebeat starts after setup completed",
           cond("filebeat", "setup") == "service_completed_successfully")
     check("grafana starts once prometheus is healthy", cond("grafana", "prometheus") == "service_healthy")
+    kenv = svcs["kafka"]["environment"]
+    check("kafka: KRaft with a CLUSTER_ID, a listener for containers and one for the host on 9092",
+          kenv.get("CLUSTER_ID") and "broker,controller" == kenv.get("KAFKA_PROCESS_ROLES")
+          and "INTERNAL://kafka:29092" in kenv.get("KAFKA_ADVERTISED_LISTENERS", "")
+          and any(p.endswith(":9092") for p in svcs["kafka"]["ports"]))
     for name in ("kafka", "elasticsearch", "kibana", "prometheus"):
         check(f"{name} has a healthcheck", "healthcheck" in svcs[name])
     fb_vols = svcs["filebeat"]["volumes"]
