@@ -35,6 +35,8 @@ struct http_server {
         char *service_name;
         http_ready_fn is_ready;
         void *ready_arg;
+        http_request_done_fn on_request_done;
+        void *request_done_arg;
         struct metrics *metrics; /* borrowed */
         int port;
         pthread_mutex_t routes_lock; /* guards 'routes' */
@@ -273,6 +275,17 @@ static int log_message_cb(const struct mg_connection *conn,
         return 1;
 }
 
+/* civetweb's end_request: hand the status to the service's hook. Runs on
+ * the worker thread that served the request. */
+static void end_request_cb(const struct mg_connection *conn, int status)
+{
+        const struct mg_context *ctx = mg_get_context(conn);
+        struct http_server *srv = ctx ? mg_get_user_data(ctx) : NULL;
+
+        if (srv && srv->on_request_done)
+                srv->on_request_done(srv->request_done_arg, conn, status);
+}
+
 struct http_server *http_server_start(const struct http_server_options *opts,
                                       char *errstr, size_t errstr_size)
 {
@@ -280,8 +293,8 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         struct mg_callbacks callbacks = {0};
         struct mg_server_port ports[4];
         char listening[HTTP_PORT_OPTION_MAX];
-        char threads[16], timeout[16];
-        const char *options[16];
+        char threads[16], timeout[16], keep_alive_timeout[16];
+        const char *options[24];
         size_t n = 0;
         int nports;
 
@@ -305,6 +318,8 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         srv->is_ready = opts->is_ready;
         srv->ready_arg = opts->ready_arg;
         srv->metrics = opts->metrics;
+        srv->on_request_done = opts->on_request_done;
+        srv->request_done_arg = opts->request_done_arg;
 
         snprintf(listening, sizeof(listening), "0.0.0.0:%d", opts->port);
         snprintf(threads, sizeof(threads), "%d",
@@ -321,9 +336,29 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         options[n++] = timeout;
         options[n++] = "enable_keep_alive";
         options[n++] = "yes";
+        options[n++] = "enable_directory_listing";
+        options[n++] = "no";
+        if (opts->tcp_nodelay) {
+                options[n++] = "tcp_nodelay";
+                options[n++] = "1";
+        }
+        if (opts->cors_disabled) {
+                /* An empty origin makes civetweb skip CORS preflights and
+                 * headers; its default is the wildcard "*". */
+                options[n++] = "access_control_allow_origin";
+                options[n++] = "";
+        }
+        if (opts->keep_alive_timeout_ms > 0) {
+                snprintf(keep_alive_timeout, sizeof(keep_alive_timeout), "%d",
+                         opts->keep_alive_timeout_ms);
+                options[n++] = "keep_alive_timeout_ms";
+                options[n++] = keep_alive_timeout;
+        }
         options[n++] = NULL;
 
         callbacks.log_message = log_message_cb;
+        if (opts->on_request_done)
+                callbacks.end_request = end_request_cb;
         srv->ctx = mg_start(&callbacks, srv, options);
         if (!srv->ctx) {
                 snprintf(errstr, errstr_size,
