@@ -215,6 +215,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
         struct model_error err;
         struct order order;
         enum body_framing framing;
+        long long length;
         char *body = NULL;
         size_t len = 0;
         char reason[64];
@@ -232,9 +233,11 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                                         "application/json",
                                         NULL, NULL);
 
-        framing = body_framing_get(ri->content_length,
+        /* From the headers themselves: civetweb quietly prefers one of
+         * Content-Length and chunked when a request has both. */
+        framing = body_framing_get(mg_get_header(conn, "Content-Length"),
                                    mg_get_header(conn, "Transfer-Encoding"),
-                                   api->max_body_bytes);
+                                   api->max_body_bytes, &length);
         switch (framing) {
         case BODY_FRAMING_NO_LENGTH:
                 return http_reply_error(conn, 411, "length_required",
@@ -247,7 +250,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                                         CONNECTION_CLOSE);
         case BODY_FRAMING_BAD:
                 return http_reply_error(conn, 400, "invalid_framing",
-                                        "use either Content-Length or "
+                                        "use one valid Content-Length or "
                                         "Transfer-Encoding: chunked",
                                         NULL, CONNECTION_CLOSE);
         case BODY_FRAMING_LENGTH:
@@ -255,8 +258,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                 break;
         }
         switch (body_read(conn_read, conn,
-                          framing == BODY_FRAMING_LENGTH ? ri->content_length
-                                                         : -1,
+                          framing == BODY_FRAMING_LENGTH ? length : -1,
                           api->max_body_bytes, &body, &len)) {
         case BODY_READ_OK:
                 break;

@@ -166,7 +166,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
                         pub->on_all_brokers_down(pub->arg);
                 return;
         }
-        log_write(LOG_LEVEL_WARN, "producer error", fields, 2);
+        /* librdkafka has logged it already (kafka_conf_new routes its
+         * log); repeat it only when debugging. */
+        log_write(LOG_LEVEL_DEBUG, "producer error", fields, 2);
 }
 
 /* True when the user gave librdkafka property 'name' through KAFKA_*. */
@@ -480,6 +482,18 @@ size_t publisher_queue_depth(struct publisher *pub)
         n = pub->current ? rd_kafka_outq_len(pub->current->rk) : 0;
         pthread_rwlock_unlock(&pub->lock);
         return n > 0 ? (size_t)n : 0;
+}
+
+int publisher_inject_fatal_error(struct publisher *pub, const char *reason)
+{
+        rd_kafka_resp_err_t err;
+
+        pthread_rwlock_rdlock(&pub->lock);
+        err = rd_kafka_test_fatal_error(
+                pub->current->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                reason);
+        pthread_rwlock_unlock(&pub->lock);
+        return err ? -1 : 0;
 }
 
 double publisher_queue_depth_gauge(void *pub)

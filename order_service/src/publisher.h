@@ -73,6 +73,10 @@ double publisher_queue_depth_gauge(void *pub);
  * thread uses 'pub' any more. */
 void publisher_destroy(struct publisher *pub, int flush_timeout_ms);
 
+/* For tests: make the current producer raise a fatal error, as librdkafka
+ * does after an idempotence failure. Returns 0 or -1. */
+int publisher_inject_fatal_error(struct publisher *pub, const char *reason);
+
 /* What a delivery report means for the client: 'err' and the message
  * status of a report. Pure. */
 enum publish_status publish_status_from_report(rd_kafka_resp_err_t err,

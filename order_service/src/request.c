@@ -27,28 +27,41 @@ static const char *trim(const char *value, size_t len, size_t *len_out)
         return value;
 }
 
-enum body_framing body_framing_get(long long content_length,
+enum body_framing body_framing_get(const char *content_length,
                                    const char *transfer_encoding,
-                                   size_t max_body_bytes)
+                                   size_t max_body_bytes,
+                                   long long *length_out)
 {
-        if (transfer_encoding) {
-                size_t len;
-                const char *te = trim(transfer_encoding,
-                                      strlen(transfer_encoding), &len);
+        unsigned long long n = 0;
+        const char *v;
+        size_t len;
 
+        *length_out = -1;
+        if (transfer_encoding) {
+                v = trim(transfer_encoding, strlen(transfer_encoding), &len);
                 /* Both headers is how requests are smuggled past proxies
-                 * (RFC 9112 6.3); civetweb would trust Content-Length.
-                 * A coding other than plain "chunked" (gzip, chunked) is
-                 * not one civetweb can decode. */
-                if (content_length >= 0 || len != 7 ||
-                    strncasecmp(te, "chunked", 7) != 0)
+                 * (RFC 9112 6.3). A coding other than plain "chunked"
+                 * (gzip, chunked) is not one civetweb can decode. */
+                if (content_length || len != 7 ||
+                    strncasecmp(v, "chunked", 7) != 0)
                         return BODY_FRAMING_BAD;
                 return BODY_FRAMING_CHUNKED;
         }
-        if (content_length < 0)
+        if (!content_length)
                 return BODY_FRAMING_NO_LENGTH;
-        if ((unsigned long long)content_length > max_body_bytes)
+        v = trim(content_length, strlen(content_length), &len);
+        if (len == 0)
+                return BODY_FRAMING_BAD;
+        for (size_t i = 0; i < len; i++) {
+                if (v[i] < '0' || v[i] > '9')
+                        return BODY_FRAMING_BAD;
+                /* Past the limit is all we need to know; no overflow. */
+                if (n <= max_body_bytes)
+                        n = n * 10 + (unsigned long long)(v[i] - '0');
+        }
+        if (n > max_body_bytes)
                 return BODY_FRAMING_TOO_LARGE;
+        *length_out = (long long)n;
         return BODY_FRAMING_LENGTH;
 }
 

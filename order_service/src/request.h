@@ -20,12 +20,14 @@ enum body_framing {
         BODY_FRAMING_BAD,            /* both, or an unknown transfer coding: 400 */
 };
 
-/* Decide the framing from the request's Content-Length as civetweb parsed
- * it (-1 when absent) and its Transfer-Encoding header (NULL when absent).
- * 'max_body_bytes' is the largest body accepted. */
-enum body_framing body_framing_get(long long content_length,
+/* Decide the framing from the request's Content-Length and
+ * Transfer-Encoding headers (NULL when absent). 'max_body_bytes' is the
+ * largest body accepted. With BODY_FRAMING_LENGTH, *length_out is the
+ * length; otherwise -1. */
+enum body_framing body_framing_get(const char *content_length,
                                    const char *transfer_encoding,
-                                   size_t max_body_bytes);
+                                   size_t max_body_bytes,
+                                   long long *length_out);
 
 /* Reads up to 'len' bytes into 'buf'; returns the count, 0 at the end of
  * the body, or a negative value on an error (civetweb's mg_read). */

@@ -18,45 +18,69 @@
 
 /* --- body framing ------------------------------------------------------- */
 
+static enum body_framing framing(const char *cl, const char *te,
+                                 long long *len)
+{
+        return body_framing_get(cl, te, MAX_BODY, len);
+}
+
 static void test_framing_content_length_within_limit(void **state)
 {
-        assert_int_equal(body_framing_get(0, NULL, MAX_BODY),
-                         BODY_FRAMING_LENGTH);
-        assert_int_equal(body_framing_get(MAX_BODY, NULL, MAX_BODY),
-                         BODY_FRAMING_LENGTH);
+        long long len;
+
+        assert_int_equal(framing("0", NULL, &len), BODY_FRAMING_LENGTH);
+        assert_int_equal(len, 0);
+        assert_int_equal(framing(" 65536 ", NULL, &len), BODY_FRAMING_LENGTH);
+        assert_int_equal(len, MAX_BODY);
 }
 
 static void test_framing_content_length_over_limit_is_413(void **state)
 {
-        assert_int_equal(body_framing_get(MAX_BODY + 1, NULL, MAX_BODY),
+        long long len;
+
+        assert_int_equal(framing("65537", NULL, &len), BODY_FRAMING_TOO_LARGE);
+        assert_int_equal(len, -1);
+        assert_int_equal(framing("99999999999999999999999999999", NULL, &len),
                          BODY_FRAMING_TOO_LARGE);
-        assert_int_equal(body_framing_get(INT64_MAX, NULL, MAX_BODY),
-                         BODY_FRAMING_TOO_LARGE);
+}
+
+static void test_framing_malformed_length_is_bad(void **state)
+{
+        long long len;
+
+        assert_int_equal(framing("", NULL, &len), BODY_FRAMING_BAD);
+        assert_int_equal(framing("-1", NULL, &len), BODY_FRAMING_BAD);
+        assert_int_equal(framing("+5", NULL, &len), BODY_FRAMING_BAD);
+        assert_int_equal(framing("5, 5", NULL, &len), BODY_FRAMING_BAD);
+        assert_int_equal(framing("0x10", NULL, &len), BODY_FRAMING_BAD);
 }
 
 static void test_framing_no_length_not_chunked_is_411(void **state)
 {
-        assert_int_equal(body_framing_get(-1, NULL, MAX_BODY),
-                         BODY_FRAMING_NO_LENGTH);
+        long long len;
+
+        assert_int_equal(framing(NULL, NULL, &len), BODY_FRAMING_NO_LENGTH);
 }
 
 static void test_framing_chunked_in_any_case(void **state)
 {
-        assert_int_equal(body_framing_get(-1, "chunked", MAX_BODY),
+        long long len;
+
+        assert_int_equal(framing(NULL, "chunked", &len), BODY_FRAMING_CHUNKED);
+        assert_int_equal(framing(NULL, " Chunked ", &len),
                          BODY_FRAMING_CHUNKED);
-        assert_int_equal(body_framing_get(-1, " Chunked ", MAX_BODY),
-                         BODY_FRAMING_CHUNKED);
+        assert_int_equal(len, -1);
 }
 
 static void test_framing_both_headers_or_other_codings_are_bad(void **state)
 {
-        assert_int_equal(body_framing_get(10, "chunked", MAX_BODY),
+        long long len;
+
+        assert_int_equal(framing("10", "chunked", &len), BODY_FRAMING_BAD);
+        assert_int_equal(framing(NULL, "gzip, chunked", &len),
                          BODY_FRAMING_BAD);
-        assert_int_equal(body_framing_get(-1, "gzip, chunked", MAX_BODY),
-                         BODY_FRAMING_BAD);
-        assert_int_equal(body_framing_get(-1, "identity", MAX_BODY),
-                         BODY_FRAMING_BAD);
-        assert_int_equal(body_framing_get(-1, "", MAX_BODY), BODY_FRAMING_BAD);
+        assert_int_equal(framing(NULL, "identity", &len), BODY_FRAMING_BAD);
+        assert_int_equal(framing(NULL, "", &len), BODY_FRAMING_BAD);
 }
 
 /* --- body reading ------------------------------------------------------- */
@@ -323,6 +347,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_framing_content_length_within_limit),
                 cmocka_unit_test(test_framing_content_length_over_limit_is_413),
+                cmocka_unit_test(test_framing_malformed_length_is_bad),
                 cmocka_unit_test(test_framing_no_length_not_chunked_is_411),
                 cmocka_unit_test(test_framing_chunked_in_any_case),
                 cmocka_unit_test(test_framing_both_headers_or_other_codings_are_bad),
