@@ -432,6 +432,69 @@ static void port_in_use_fails(void **state)
         assert_int_equal(http_server_port(NULL), -1);
 }
 
+struct done_log {
+        atomic_int calls;
+        atomic_int last_status;
+};
+
+static void on_done(void *arg, const struct mg_connection *conn, int status)
+{
+        struct done_log *log = arg;
+
+        atomic_store(&log->last_status, status);
+        atomic_fetch_add(&log->calls, 1);
+}
+
+/* The optional settings: on_request_done sees each answered status;
+ * cors_disabled answers a CORS preflight like any other request, without
+ * civetweb's wildcard Access-Control-Allow-Origin. */
+static void request_hook_and_no_cors(void **state)
+{
+        static const char preflight[] =
+                "OPTIONS /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Origin: http://elsewhere.example\r\n"
+                "Access-Control-Request-Method: POST\r\n"
+                "Connection: close\r\n\r\n";
+        struct done_log log;
+        struct http_server_options opts = {
+                .service_name = "test_service",
+                .num_threads = 2,
+                .on_request_done = on_done,
+                .request_done_arg = &log,
+                .tcp_nodelay = true,
+                .cors_disabled = true,
+                .keep_alive_timeout_ms = 2000,
+        };
+        char errstr[256] = "", v[64];
+        struct http_server *srv;
+        struct response r;
+        int fd;
+
+        atomic_init(&log.calls, 0);
+        atomic_init(&log.last_status, 0);
+        srv = http_server_start(&opts, errstr, sizeof(errstr));
+        assert_non_null(srv);
+        http_do(http_server_port(srv), "GET", "/nope", NULL, &r);
+        assert_int_equal(r.status, 404);
+        response_release(&r);
+        http_do(http_server_port(srv), "GET", "/healthz", NULL, &r);
+        assert_int_equal(r.status, 200);
+        response_release(&r);
+
+        fd = client_connect(http_server_port(srv));
+        client_send(fd, preflight);
+        client_read_response(fd, &r);
+        close(fd);
+        assert_int_equal(r.status, 405);
+        assert_false(response_header(&r, "Access-Control-Allow-Origin", v,
+                                     sizeof(v)));
+        response_release(&r);
+        /* mg_stop() waits for the workers, so every hook has run. */
+        http_server_stop(srv);
+        assert_int_equal(atomic_load(&log.calls), 3);
+        assert_int_equal(atomic_load(&log.last_status), 405);
+}
+
 static void status_texts(void **state)
 {
         assert_string_equal(http_status_text(202), "Accepted");
@@ -453,6 +516,7 @@ int main(void)
                 cmocka_unit_test(keep_alive_two_requests),
                 cmocka_unit_test(port_in_use_fails),
                 cmocka_unit_test(status_texts),
+                cmocka_unit_test(request_hook_and_no_cors),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
