@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "shared/http.h"
 #include "shared/jsonw.h"
@@ -84,26 +86,106 @@ const char *http_status_text(int status)
         }
 }
 
+/* True when the client's request lets the connection stay open: its
+ * Connection header when it has one, else the HTTP version's default
+ * (civetweb's own rule, which decides whether it reads another request). */
+static bool client_wants_keep_alive(const struct mg_connection *conn)
+{
+        const struct mg_request_info *ri = mg_get_request_info(conn);
+        const char *header = mg_get_header(conn, "Connection");
+
+        if (header) {
+                for (const char *p = header; *p;) {
+                        size_t n;
+
+                        while (*p == ' ' || *p == '\t' || *p == ',')
+                                p++;
+                        n = strcspn(p, ", \t");
+                        if (n == 10 && strncasecmp(p, "keep-alive", 10) == 0)
+                                return true;
+                        p += n;
+                }
+                return false;
+        }
+        return ri && ri->http_version && strcmp(ri->http_version, "1.1") == 0;
+}
+
+/* True when 'headers' (lines ending in CRLF) has a header 'name'. */
+static bool lines_have(const char *headers, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (const char *p = headers; p && *p;) {
+                if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+                        return true;
+                p = strstr(p, "\r\n");
+                if (p)
+                        p += 2;
+        }
+        return false;
+}
+
 /* Send 'status' with 'content_type' and the body; every response carries
- * Content-Length so keep-alive connections stay usable. */
+ * Content-Length so keep-alive connections stay usable.
+ *
+ * The status line, headers and body go out in one write when they fit in
+ * HTTP_REPLY_BUFFER: civetweb 1.15 sends each header line with its own
+ * send(2), which with TCP_NODELAY is a TCP segment per line. The bytes are
+ * those civetweb would write (its status text, Date, Connection). */
+#define HTTP_REPLY_BUFFER 8192
 static int http_reply(struct mg_connection *conn, int status,
                       const char *content_type, const char *body, size_t len,
                       const char *extra_headers)
 {
-        char length[32];
+        const struct mg_request_info *ri;
+        bool has_connection, keep_alive;
+        char buf[HTTP_REPLY_BUFFER];
+        char date[64];
+        struct tm tm;
+        time_t now;
+        int head;
 
         if (!conn)
                 return status;
-        snprintf(length, sizeof(length), "%zu", len);
-        mg_response_header_start(conn, status);
-        mg_response_header_add(conn, "Content-Type", content_type, -1);
-        mg_response_header_add(conn, "Content-Length", length, -1);
-        mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-        if (extra_headers && *extra_headers)
-                mg_response_header_add_lines(conn, extra_headers);
-        mg_response_header_send(conn);
-        if (len > 0)
+        if (!extra_headers)
+                extra_headers = "";
+        ri = mg_get_request_info(conn);
+        has_connection = lines_have(extra_headers, "Connection");
+        keep_alive = client_wants_keep_alive(conn);
+        if (has_connection && strstr(extra_headers, "close"))
+                /* Say it and do it: civetweb would otherwise read on. */
+                mg_disable_connection_keep_alive(conn);
+        now = time(NULL);
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        head = snprintf(buf, sizeof(buf),
+                        "HTTP/%s %d %s\r\n"
+                        "Content-Type: %s\r\n"
+                        "Content-Length: %zu\r\n"
+                        "Cache-Control: no-store\r\n"
+                        "%s"
+                        "Date: %s\r\n"
+                        "%s"
+                        "\r\n",
+                        ri && ri->http_version ? ri->http_version : "1.1",
+                        status, mg_get_response_code_text(conn, status),
+                        content_type, len, extra_headers, date,
+                        has_connection ? ""
+                        : keep_alive   ? "Connection: keep-alive\r\n"
+                                       : "Connection: close\r\n");
+        if (head < 0 || (size_t)head >= sizeof(buf)) {
+                /* Headers this long are not ours to expect; say it plainly. */
+                log_warn("HTTP reply headers over %d bytes", HTTP_REPLY_BUFFER);
+                return status;
+        }
+        if ((size_t)head + len <= sizeof(buf)) {
+                if (len > 0)
+                        memcpy(buf + head, body, len);
+                mg_write(conn, buf, (size_t)head + len);
+        } else {
+                mg_write(conn, buf, (size_t)head);
                 mg_write(conn, body, len);
+        }
         return status;
 }
 

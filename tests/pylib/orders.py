@@ -46,14 +46,15 @@ def request(port, method, path, body=b"", headers=None, length=True,
             conn.putheader(name, value)
         if chunks is not None:
             conn.putheader("Transfer-Encoding", "chunked")
-            conn.endheaders()
-            for c in chunks:
-                conn.send(b"%x\r\n" % len(c) + c + b"\r\n")
-            conn.send(b"0\r\n\r\n")
-        else:
-            if length and (body or method in ("POST", "PUT")):
-                conn.putheader("Content-Length", str(len(body)))
+            body = b"".join(b"%x\r\n" % len(c) + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
+        elif length and (body or method in ("POST", "PUT")):
+            conn.putheader("Content-Length", str(len(body)))
+        try:
             conn.endheaders(body if body else None)
+        except (BrokenPipeError, ConnectionResetError):
+            # A server may answer (413) and close before it has read all
+            # of an oversized body; its answer is still there to read.
+            pass
         return Response(conn.getresponse())
     finally:
         conn.close()
