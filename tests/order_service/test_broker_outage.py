@@ -1,7 +1,9 @@
-"""The broker goes away and comes back (a private broker): the service says
-503 with Retry-After and not ready meanwhile, publishes none of what it
-refused, and takes orders again without being restarted."""
+"""A private broker that is not up when the service starts, then goes away
+and comes back: the service keeps running (healthz 200, readyz 503, POST 503
+with Retry-After), creates its topic once the broker is there, publishes
+none of what it refused, and takes orders again without being restarted."""
 import requests
+from confluent_kafka.admin import AdminClient
 
 import orders
 import pipeline
@@ -18,10 +20,22 @@ def readyz(svc):
 def test_broker_outage_gives_503_then_recovers_by_itself(services):
     topic = pipeline.unique("orders-outage")
     with pipeline.Broker() as broker:
+        broker.stop()  # started once only to learn its address
         svc = services("order_service", {
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "ORDERS_TOPIC": topic,
             "TOPIC_PARTITIONS": 2, "DELIVERY_TIMEOUT_MS": 5000})
-        svc.wait_ready(90)
+        assert requests.get(svc.url + "/healthz", timeout=5).status_code == 200
+        status, body = readyz(svc)
+        assert status == 503 and body["status"] == "not_ready", body
+        resp = orders.post(svc.port, orders.order())
+        assert resp.status == 503 and "retry-after" in resp.headers, resp
+        # Bad input is still a 400, never a 5xx.
+        assert orders.post(svc.port, "{").status == 400
+
+        broker.start()
+        svc.wait_ready(120)
+        md = AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(topic, timeout=10)
+        assert len(md.topics[topic].partitions) == 2
         accepted, refused = [], []
         first = orders.order()
         resp = orders.post(svc.port, first)
