@@ -60,7 +60,7 @@ struct publisher {
         pthread_rwlock_t lock;
         struct producer *current;
 
-        atomic_bool fatal;    /* a fatal error was seen: recreate */
+        atomic_bool fatal;    /* error_cb saw a fatal error of 'current' */
         atomic_bool stopping; /* publisher_destroy() asks the thread to end */
         pthread_t poll_thread;
         bool poll_thread_started;
@@ -439,10 +439,12 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
                 delivery_release(d);
                 snprintf(res->error, sizeof(res->error), "%s",
                          rd_kafka_err2str(err));
+                /* ERR__FATAL needs nothing here: error_cb has seen it
+                 * for this producer and the poll thread replaces it. (A
+                 * request that used a producer already replaced must not
+                 * flag the new one.) */
                 if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                         res->status = PUBLISH_QUEUE_FULL;
-                if (err == RD_KAFKA_RESP_ERR__FATAL)
-                        atomic_store(&pub->fatal, true);
                 return -1;
         }
         hdrs = NULL; /* now owned by the message */
