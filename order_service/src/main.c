@@ -48,8 +48,19 @@ static int settings_load(struct order_settings *s, char *errstr,
                 return -1;
         s->delivery_timeout_ms = (int)n;
         /* KAFKA_LINGER_MS is a pass-through property that config_load()
-         * has checked; when it is given the publisher leaves it alone. */
+         * has checked; when it is given the publisher leaves it alone.
+         * librdkafka refuses a linger not below the message timeout. */
         s->linger_ms = 2;
+        if (config_get_int("KAFKA_LINGER_MS", s->linger_ms, 0, 900000, &n,
+                           errstr, errstr_size) == -1)
+                return -1;
+        if (n >= s->delivery_timeout_ms) {
+                snprintf(errstr, errstr_size,
+                         "KAFKA_LINGER_MS: %lld must be below "
+                         "DELIVERY_TIMEOUT_MS (%d)",
+                         n, s->delivery_timeout_ms);
+                return -1;
+        }
         return 0;
 }
 

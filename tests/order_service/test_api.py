@@ -131,3 +131,16 @@ def test_metrics_show_requests_by_route_and_status(svc):
     assert pipeline.metric_value(text, "order_publish_duration_seconds_count") >= before + 1
     assert pipeline.metric_value(text, "http_requests_in_flight", {"route": "/orders"}) == 0
     assert pipeline.metric_value(text, "kafka_producer_queue_depth") is not None
+
+
+@pytest.mark.parametrize("environ,variable", [
+    ({"HTTP_THREADS": "many"}, "HTTP_THREADS"),
+    ({"HTTP_THREADS": "2"}, "HTTP_THREADS"),
+    ({"DELIVERY_TIMEOUT_MS": "5"}, "DELIVERY_TIMEOUT_MS"),
+    ({"KAFKA_LINGER_MS": "20000", "DELIVERY_TIMEOUT_MS": "10000"}, "KAFKA_LINGER_MS"),
+])
+def test_bad_setting_stops_the_start_with_one_line_and_status_2(environ, variable):
+    res = pipeline.run_service("order_service", environ=environ)
+    assert res.returncode == 2, res
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0], res.stderr
