@@ -110,19 +110,27 @@ static bool client_wants_keep_alive(const struct mg_connection *conn)
         return ri && ri->http_version && strcmp(ri->http_version, "1.1") == 0;
 }
 
-/* True when 'headers' (lines ending in CRLF) has a header 'name'. */
-static bool lines_have(const char *headers, const char *name)
+/* The value of header 'name' in 'headers' (lines ending in CRLF): a
+ * pointer into it, its length in *len; NULL when absent. */
+static const char *lines_find(const char *headers, const char *name,
+                              size_t *len)
 {
         size_t n = strlen(name);
 
         for (const char *p = headers; p && *p;) {
-                if (strncasecmp(p, name, n) == 0 && p[n] == ':')
-                        return true;
-                p = strstr(p, "\r\n");
-                if (p)
-                        p += 2;
+                const char *eol = strstr(p, "\r\n");
+
+                if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+                        const char *v = p + n + 1;
+
+                        while (*v == ' ' || *v == '\t')
+                                v++;
+                        *len = eol ? (size_t)(eol - v) : strlen(v);
+                        return v;
+                }
+                p = eol ? eol + 2 : NULL;
         }
-        return false;
+        return NULL;
 }
 
 /* Send 'status' with 'content_type' and the body; every response carries
@@ -138,6 +146,8 @@ static int http_reply(struct mg_connection *conn, int status,
                       const char *extra_headers)
 {
         const struct mg_request_info *ri;
+        const char *connection;
+        size_t connection_len = 0;
         bool has_connection, keep_alive;
         char buf[HTTP_REPLY_BUFFER];
         char date[64];
@@ -150,9 +160,11 @@ static int http_reply(struct mg_connection *conn, int status,
         if (!extra_headers)
                 extra_headers = "";
         ri = mg_get_request_info(conn);
-        has_connection = lines_have(extra_headers, "Connection");
+        connection = lines_find(extra_headers, "Connection", &connection_len);
+        has_connection = connection != NULL;
         keep_alive = client_wants_keep_alive(conn);
-        if (has_connection && strstr(extra_headers, "close"))
+        if (connection && connection_len >= 5 &&
+            strncasecmp(connection, "close", 5) == 0)
                 /* Say it and do it: civetweb would otherwise read on. */
                 mg_disable_connection_keep_alive(conn);
         now = time(NULL);

@@ -69,6 +69,13 @@ static int hostile_handler(struct mg_connection *conn, void *arg)
                                 "qu\"antity", NULL);
 }
 
+/* GET /closing: an answer that ends the connection. */
+static int closing_handler(struct mg_connection *conn, void *arg)
+{
+        return http_reply_error(conn, 413, "payload_too_large", "too large",
+                                NULL, "Connection: close\r\n");
+}
+
 static int setup(void **state)
 {
         static struct fixture fx;
@@ -96,6 +103,7 @@ static int setup(void **state)
         fx.port = http_server_port(fx.srv);
         http_server_route(fx.srv, "/orders", orders_handler, NULL);
         http_server_route(fx.srv, "/hostile", hostile_handler, NULL);
+        http_server_route(fx.srv, "/closing", closing_handler, NULL);
         *state = &fx;
         return 0;
 }
@@ -432,6 +440,30 @@ static void port_in_use_fails(void **state)
         assert_int_equal(http_server_port(NULL), -1);
 }
 
+/* A reply whose extra headers say "Connection: close" carries that one
+ * Connection header and the server really closes, even on a keep-alive
+ * request whose body it did not read. */
+static void connection_close_is_kept(void **state)
+{
+        static const char req[] =
+                "GET /closing HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Length: 5\r\n\r\nhello";
+        struct fixture *fx = *state;
+        struct response r;
+        char c;
+        int fd = client_connect(fx->port);
+
+        client_send(fd, req);
+        client_read_response(fd, &r);
+        assert_int_equal(r.status, 413);
+        assert_header(&r, "Connection", "close");
+        assert_null(strstr(strstr(r.headers, "Connection:") + 1,
+                           "Connection:"));
+        assert_int_equal(client_read_byte(fd, &c), 0); /* EOF */
+        close(fd);
+        response_release(&r);
+}
+
 struct done_log {
         atomic_int calls;
         atomic_int last_status;
@@ -517,6 +549,7 @@ int main(void)
                 cmocka_unit_test(port_in_use_fails),
                 cmocka_unit_test(status_texts),
                 cmocka_unit_test(request_hook_and_no_cors),
+                cmocka_unit_test(connection_close_is_kept),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
