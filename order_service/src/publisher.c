@@ -411,7 +411,8 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         hdrs = rd_kafka_headers_new(2);
         if (!d || !hdrs) {
                 snprintf(res->error, sizeof(res->error), "out of memory");
-                free(d);
+                if (d)
+                        delivery_release(d);
                 if (hdrs)
                         rd_kafka_headers_destroy(hdrs);
                 return -1;
