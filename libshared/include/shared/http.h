@@ -61,7 +61,10 @@ void http_server_stop(struct http_server *srv);
 int http_server_port(const struct http_server *srv);
 
 /* Send 'status' with a JSON body and the given extra header lines (each
- * ending in "\r\n", or NULL). Returns 'status', as civetweb handlers do. */
+ * ending in "\r\n", or NULL), in one write. An extra "Connection: close"
+ * also makes the server close the connection after this reply (without
+ * reading what is left of the request body). Returns 'status', as civetweb
+ * handlers do. */
 int http_reply_json(struct mg_connection *conn, int status, const char *json,
                     size_t len, const char *extra_headers);
 
