@@ -133,6 +133,27 @@ static const char *lines_find(const char *headers, const char *name,
         return NULL;
 }
 
+/* http_reply() through civetweb's header calls, a send(2) per line: for
+ * extra headers too long for http_reply()'s buffer. */
+static int http_reply_lines(struct mg_connection *conn, int status,
+                            const char *content_type, const char *body,
+                            size_t len, const char *extra_headers)
+{
+        char length[32];
+
+        snprintf(length, sizeof(length), "%zu", len);
+        mg_response_header_start(conn, status);
+        mg_response_header_add(conn, "Content-Type", content_type, -1);
+        mg_response_header_add(conn, "Content-Length", length, -1);
+        mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+        if (extra_headers && *extra_headers)
+                mg_response_header_add_lines(conn, extra_headers);
+        mg_response_header_send(conn);
+        if (len > 0)
+                mg_write(conn, body, len);
+        return status;
+}
+
 /* Send 'status' with 'content_type' and the body; every response carries
  * Content-Length so keep-alive connections stay usable.
  *
@@ -185,11 +206,9 @@ static int http_reply(struct mg_connection *conn, int status,
                         has_connection ? ""
                         : keep_alive   ? "Connection: keep-alive\r\n"
                                        : "Connection: close\r\n");
-        if (head < 0 || (size_t)head >= sizeof(buf)) {
-                /* Headers this long are not ours to expect; say it plainly. */
-                log_warn("HTTP reply headers over %d bytes", HTTP_REPLY_BUFFER);
-                return status;
-        }
+        if (head < 0 || (size_t)head >= sizeof(buf))
+                return http_reply_lines(conn, status, content_type, body, len,
+                                        extra_headers);
         if ((size_t)head + len <= sizeof(buf)) {
                 if (len > 0)
                         memcpy(buf + head, body, len);
