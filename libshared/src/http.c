@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "shared/http.h"
 #include "shared/jsonw.h"
@@ -35,6 +37,8 @@ struct http_server {
         char *service_name;
         http_ready_fn is_ready;
         void *ready_arg;
+        http_request_done_fn on_request_done;
+        void *request_done_arg;
         struct metrics *metrics; /* borrowed */
         int port;
         pthread_mutex_t routes_lock; /* guards 'routes' */
@@ -82,16 +86,61 @@ const char *http_status_text(int status)
         }
 }
 
-/* Send 'status' with 'content_type' and the body; every response carries
- * Content-Length so keep-alive connections stay usable. */
-static int http_reply(struct mg_connection *conn, int status,
-                      const char *content_type, const char *body, size_t len,
-                      const char *extra_headers)
+/* True when the client's request lets the connection stay open: its
+ * Connection header when it has one, else the HTTP version's default
+ * (civetweb's own rule, which decides whether it reads another request). */
+static bool client_wants_keep_alive(const struct mg_connection *conn)
+{
+        const struct mg_request_info *ri = mg_get_request_info(conn);
+        const char *header = mg_get_header(conn, "Connection");
+
+        if (header) {
+                for (const char *p = header; *p;) {
+                        size_t n;
+
+                        while (*p == ' ' || *p == '\t' || *p == ',')
+                                p++;
+                        n = strcspn(p, ", \t");
+                        if (n == 10 && strncasecmp(p, "keep-alive", 10) == 0)
+                                return true;
+                        p += n;
+                }
+                return false;
+        }
+        return ri && ri->http_version && strcmp(ri->http_version, "1.1") == 0;
+}
+
+/* The value of header 'name' in 'headers' (lines ending in CRLF): a
+ * pointer into it, its length in *len; NULL when absent. */
+static const char *lines_find(const char *headers, const char *name,
+                              size_t *len)
+{
+        size_t n = strlen(name);
+
+        for (const char *p = headers; p && *p;) {
+                const char *eol = strstr(p, "\r\n");
+
+                if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+                        const char *v = p + n + 1;
+
+                        while (*v == ' ' || *v == '\t')
+                                v++;
+                        *len = eol ? (size_t)(eol - v) : strlen(v);
+                        return v;
+                }
+                p = eol ? eol + 2 : NULL;
+        }
+        return NULL;
+}
+
+/* http_reply() through civetweb's header calls, a send(2) per line: for
+ * extra headers too long for http_reply()'s buffer. */
+static int http_reply_lines(struct mg_connection *conn, int status,
+                            const char *content_type, const char *body,
+                            size_t len, const char *extra_headers)
 {
         char length[32];
 
-        if (!conn)
-                return status;
         snprintf(length, sizeof(length), "%zu", len);
         mg_response_header_start(conn, status);
         mg_response_header_add(conn, "Content-Type", content_type, -1);
@@ -102,6 +151,72 @@ static int http_reply(struct mg_connection *conn, int status,
         mg_response_header_send(conn);
         if (len > 0)
                 mg_write(conn, body, len);
+        return status;
+}
+
+/* Send 'status' with 'content_type' and the body; every response carries
+ * Content-Length so keep-alive connections stay usable.
+ *
+ * The status line, headers and body go out in one write when they fit in
+ * HTTP_REPLY_BUFFER: civetweb 1.15 sends each header line with its own
+ * send(2), which with TCP_NODELAY is a TCP segment per line. The bytes are
+ * those civetweb would write (its status text, Date, Connection). */
+#define HTTP_REPLY_BUFFER 8192
+static int http_reply(struct mg_connection *conn, int status,
+                      const char *content_type, const char *body, size_t len,
+                      const char *extra_headers)
+{
+        const struct mg_request_info *ri;
+        const char *connection;
+        size_t connection_len = 0;
+        bool has_connection, keep_alive;
+        char buf[HTTP_REPLY_BUFFER];
+        char date[64];
+        struct tm tm;
+        time_t now;
+        int head;
+
+        if (!conn)
+                return status;
+        if (!extra_headers)
+                extra_headers = "";
+        ri = mg_get_request_info(conn);
+        connection = lines_find(extra_headers, "Connection", &connection_len);
+        has_connection = connection != NULL;
+        keep_alive = client_wants_keep_alive(conn);
+        if (connection && connection_len >= 5 &&
+            strncasecmp(connection, "close", 5) == 0)
+                /* Say it and do it: civetweb would otherwise read on. */
+                mg_disable_connection_keep_alive(conn);
+        now = time(NULL);
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        head = snprintf(buf, sizeof(buf),
+                        "HTTP/%s %d %s\r\n"
+                        "Content-Type: %s\r\n"
+                        "Content-Length: %zu\r\n"
+                        "Cache-Control: no-store\r\n"
+                        "%s"
+                        "Date: %s\r\n"
+                        "%s"
+                        "\r\n",
+                        ri && ri->http_version ? ri->http_version : "1.1",
+                        status, mg_get_response_code_text(conn, status),
+                        content_type, len, extra_headers, date,
+                        has_connection ? ""
+                        : keep_alive   ? "Connection: keep-alive\r\n"
+                                       : "Connection: close\r\n");
+        if (head < 0 || (size_t)head >= sizeof(buf))
+                return http_reply_lines(conn, status, content_type, body, len,
+                                        extra_headers);
+        if ((size_t)head + len <= sizeof(buf)) {
+                if (len > 0)
+                        memcpy(buf + head, body, len);
+                mg_write(conn, buf, (size_t)head + len);
+        } else {
+                mg_write(conn, buf, (size_t)head);
+                mg_write(conn, body, len);
+        }
         return status;
 }
 
@@ -273,6 +388,17 @@ static int log_message_cb(const struct mg_connection *conn,
         return 1;
 }
 
+/* civetweb's end_request: hand the status to the service's hook. Runs on
+ * the worker thread that served the request. */
+static void end_request_cb(const struct mg_connection *conn, int status)
+{
+        const struct mg_context *ctx = mg_get_context(conn);
+        struct http_server *srv = ctx ? mg_get_user_data(ctx) : NULL;
+
+        if (srv && srv->on_request_done)
+                srv->on_request_done(srv->request_done_arg, conn, status);
+}
+
 struct http_server *http_server_start(const struct http_server_options *opts,
                                       char *errstr, size_t errstr_size)
 {
@@ -280,8 +406,8 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         struct mg_callbacks callbacks = {0};
         struct mg_server_port ports[4];
         char listening[HTTP_PORT_OPTION_MAX];
-        char threads[16], timeout[16];
-        const char *options[16];
+        char threads[16], timeout[16], keep_alive_timeout[16];
+        const char *options[24];
         size_t n = 0;
         int nports;
 
@@ -305,6 +431,8 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         srv->is_ready = opts->is_ready;
         srv->ready_arg = opts->ready_arg;
         srv->metrics = opts->metrics;
+        srv->on_request_done = opts->on_request_done;
+        srv->request_done_arg = opts->request_done_arg;
 
         snprintf(listening, sizeof(listening), "0.0.0.0:%d", opts->port);
         snprintf(threads, sizeof(threads), "%d",
@@ -321,9 +449,29 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         options[n++] = timeout;
         options[n++] = "enable_keep_alive";
         options[n++] = "yes";
+        options[n++] = "enable_directory_listing";
+        options[n++] = "no";
+        if (opts->tcp_nodelay) {
+                options[n++] = "tcp_nodelay";
+                options[n++] = "1";
+        }
+        if (opts->cors_disabled) {
+                /* An empty origin makes civetweb skip CORS preflights and
+                 * headers; its default is the wildcard "*". */
+                options[n++] = "access_control_allow_origin";
+                options[n++] = "";
+        }
+        if (opts->keep_alive_timeout_ms > 0) {
+                snprintf(keep_alive_timeout, sizeof(keep_alive_timeout), "%d",
+                         opts->keep_alive_timeout_ms);
+                options[n++] = "keep_alive_timeout_ms";
+                options[n++] = keep_alive_timeout;
+        }
         options[n++] = NULL;
 
         callbacks.log_message = log_message_cb;
+        if (opts->on_request_done)
+                callbacks.end_request = end_request_cb;
         srv->ctx = mg_start(&callbacks, srv, options);
         if (!srv->ctx) {
                 snprintf(errstr, errstr_size,

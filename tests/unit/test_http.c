@@ -69,6 +69,13 @@ static int hostile_handler(struct mg_connection *conn, void *arg)
                                 "qu\"antity", NULL);
 }
 
+/* GET /closing: an answer that ends the connection. */
+static int closing_handler(struct mg_connection *conn, void *arg)
+{
+        return http_reply_error(conn, 413, "payload_too_large", "too large",
+                                NULL, "Connection: close\r\n");
+}
+
 static int setup(void **state)
 {
         static struct fixture fx;
@@ -96,6 +103,7 @@ static int setup(void **state)
         fx.port = http_server_port(fx.srv);
         http_server_route(fx.srv, "/orders", orders_handler, NULL);
         http_server_route(fx.srv, "/hostile", hostile_handler, NULL);
+        http_server_route(fx.srv, "/closing", closing_handler, NULL);
         *state = &fx;
         return 0;
 }
@@ -432,6 +440,93 @@ static void port_in_use_fails(void **state)
         assert_int_equal(http_server_port(NULL), -1);
 }
 
+/* A reply whose extra headers say "Connection: close" carries that one
+ * Connection header and the server really closes, even on a keep-alive
+ * request whose body it did not read. */
+static void connection_close_is_kept(void **state)
+{
+        static const char req[] =
+                "GET /closing HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Length: 5\r\n\r\nhello";
+        struct fixture *fx = *state;
+        struct response r;
+        char c;
+        int fd = client_connect(fx->port);
+
+        client_send(fd, req);
+        client_read_response(fd, &r);
+        assert_int_equal(r.status, 413);
+        assert_header(&r, "Connection", "close");
+        assert_null(strstr(strstr(r.headers, "Connection:") + 1,
+                           "Connection:"));
+        assert_int_equal(client_read_byte(fd, &c), 0); /* EOF */
+        close(fd);
+        response_release(&r);
+}
+
+struct done_log {
+        atomic_int calls;
+        atomic_int last_status;
+};
+
+static void on_done(void *arg, const struct mg_connection *conn, int status)
+{
+        struct done_log *log = arg;
+
+        atomic_store(&log->last_status, status);
+        atomic_fetch_add(&log->calls, 1);
+}
+
+/* The optional settings: on_request_done sees each answered status;
+ * cors_disabled answers a CORS preflight like any other request, without
+ * civetweb's wildcard Access-Control-Allow-Origin. */
+static void request_hook_and_no_cors(void **state)
+{
+        static const char preflight[] =
+                "OPTIONS /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Origin: http://elsewhere.example\r\n"
+                "Access-Control-Request-Method: POST\r\n"
+                "Connection: close\r\n\r\n";
+        struct done_log log;
+        struct http_server_options opts = {
+                .service_name = "test_service",
+                .num_threads = 2,
+                .on_request_done = on_done,
+                .request_done_arg = &log,
+                .tcp_nodelay = true,
+                .cors_disabled = true,
+                .keep_alive_timeout_ms = 2000,
+        };
+        char errstr[256] = "", v[64];
+        struct http_server *srv;
+        struct response r;
+        int fd;
+
+        atomic_init(&log.calls, 0);
+        atomic_init(&log.last_status, 0);
+        srv = http_server_start(&opts, errstr, sizeof(errstr));
+        assert_non_null(srv);
+        http_do(http_server_port(srv), "GET", "/nope", NULL, &r);
+        assert_int_equal(r.status, 404);
+        response_release(&r);
+        http_do(http_server_port(srv), "GET", "/healthz", NULL, &r);
+        assert_int_equal(r.status, 200);
+        response_release(&r);
+
+        fd = client_connect(http_server_port(srv));
+        client_send(fd, preflight);
+        client_read_response(fd, &r);
+        close(fd);
+        assert_int_equal(r.status, 405);
+        assert_false(response_header(&r, "Access-Control-Allow-Origin", v,
+                                     sizeof(v)));
+        response_release(&r);
+        /* mg_stop() waits for the workers, so every hook has run. */
+        http_server_stop(srv);
+        assert_int_equal(atomic_load(&log.calls), 3);
+        assert_int_equal(atomic_load(&log.last_status), 405);
+}
+
 static void status_texts(void **state)
 {
         assert_string_equal(http_status_text(202), "Accepted");
@@ -453,6 +548,8 @@ int main(void)
                 cmocka_unit_test(keep_alive_two_requests),
                 cmocka_unit_test(port_in_use_fails),
                 cmocka_unit_test(status_texts),
+                cmocka_unit_test(request_hook_and_no_cors),
+                cmocka_unit_test(connection_close_is_kept),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

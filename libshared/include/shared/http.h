@@ -18,6 +18,13 @@ struct metrics;
  * ready ("broker_unreachable"). */
 typedef bool (*http_ready_fn)(void *arg, char *reason, size_t reason_size);
 
+/* Called once a request has been answered with 'status', on the worker
+ * thread that answered it (civetweb's end_request callback), for request
+ * metrics. Must be thread-safe and quick. */
+typedef void (*http_request_done_fn)(void *arg,
+                                     const struct mg_connection *conn,
+                                     int status);
+
 struct http_server_options {
         const char *service_name;
         int port;                 /* bound on 0.0.0.0 (civetweb 1.15: IPv4) */
@@ -26,6 +33,13 @@ struct http_server_options {
         http_ready_fn is_ready;   /* NULL: always ready */
         void *ready_arg;
         struct metrics *metrics;  /* rendered by /metrics; borrowed */
+        /* Optional; zero values keep civetweb's defaults. */
+        http_request_done_fn on_request_done; /* NULL: none */
+        void *request_done_arg;
+        bool tcp_nodelay;          /* no Nagle delay on small replies */
+        bool cors_disabled;        /* no Access-Control-* answers at all
+                                    * (civetweb's default origin is "*") */
+        int keep_alive_timeout_ms; /* idle keep-alive wait; 0: 500 ms */
 };
 
 struct http_server;
@@ -47,7 +61,10 @@ void http_server_stop(struct http_server *srv);
 int http_server_port(const struct http_server *srv);
 
 /* Send 'status' with a JSON body and the given extra header lines (each
- * ending in "\r\n", or NULL). Returns 'status', as civetweb handlers do. */
+ * ending in "\r\n", or NULL), in one write. An extra "Connection: close"
+ * also makes the server close the connection after this reply (without
+ * reading what is left of the request body). Returns 'status', as civetweb
+ * handlers do. */
 int http_reply_json(struct mg_connection *conn, int status, const char *json,
                     size_t len, const char *extra_headers);
 

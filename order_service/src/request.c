@@ -1,0 +1,246 @@
+/* Request framing, header checks, bounded body reading, reply bodies. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "request.h"
+#include "shared/jsonw.h"
+
+#define BODY_INITIAL_BYTES 4096
+
+static bool is_ows(char c)
+{
+        return c == ' ' || c == '\t';
+}
+
+/* 'value' without leading and trailing spaces or tabs: *len_out bytes
+ * from the returned pointer. */
+static const char *trim(const char *value, size_t len, size_t *len_out)
+{
+        while (len > 0 && is_ows(*value)) {
+                value++;
+                len--;
+        }
+        while (len > 0 && is_ows(value[len - 1]))
+                len--;
+        *len_out = len;
+        return value;
+}
+
+enum body_framing body_framing_get(const char *content_length,
+                                   const char *transfer_encoding,
+                                   size_t max_body_bytes,
+                                   long long *length_out)
+{
+        unsigned long long n = 0;
+        const char *v;
+        size_t len;
+
+        *length_out = -1;
+        if (transfer_encoding) {
+                v = trim(transfer_encoding, strlen(transfer_encoding), &len);
+                /* Both headers is how requests are smuggled past proxies
+                 * (RFC 9112 6.3). A coding other than plain "chunked"
+                 * (gzip, chunked) is not one civetweb can decode. */
+                if (content_length || len != 7 ||
+                    strncasecmp(v, "chunked", 7) != 0)
+                        return BODY_FRAMING_BAD;
+                return BODY_FRAMING_CHUNKED;
+        }
+        if (!content_length)
+                return BODY_FRAMING_NO_LENGTH;
+        v = trim(content_length, strlen(content_length), &len);
+        if (len == 0)
+                return BODY_FRAMING_BAD;
+        for (size_t i = 0; i < len; i++) {
+                if (v[i] < '0' || v[i] > '9')
+                        return BODY_FRAMING_BAD;
+                /* Past the limit is all we need to know; no overflow. */
+                if (n <= max_body_bytes)
+                        n = n * 10 + (unsigned long long)(v[i] - '0');
+        }
+        if (n > max_body_bytes)
+                return BODY_FRAMING_TOO_LARGE;
+        *length_out = (long long)n;
+        return BODY_FRAMING_LENGTH;
+}
+
+enum body_read_result body_read(body_read_fn read, void *arg,
+                                long long expected, size_t max_body_bytes,
+                                char **body_out, size_t *len_out)
+{
+        enum body_read_result ret = BODY_READ_NO_MEMORY;
+        size_t cap, len = 0;
+        char *buf;
+
+        *body_out = NULL;
+        *len_out = 0;
+        if (expected > (long long)max_body_bytes)
+                return BODY_READ_TOO_LARGE;
+        /* A known length is read exactly; an unknown one grows up to one
+         * byte past the limit, which is how we see that it is over. */
+        if (expected >= 0)
+                cap = (size_t)expected;
+        else
+                cap = max_body_bytes < BODY_INITIAL_BYTES ? max_body_bytes + 1
+                                                         : BODY_INITIAL_BYTES;
+        buf = malloc(cap + 1);
+        if (!buf)
+                return BODY_READ_NO_MEMORY;
+        for (;;) {
+                int n;
+
+                if (len == cap) {
+                        char *grown;
+                        size_t limit = max_body_bytes + 1;
+
+                        if (expected >= 0)
+                                break;
+                        if (cap >= limit) {
+                                ret = BODY_READ_TOO_LARGE;
+                                goto out;
+                        }
+                        cap = cap * 2 < limit ? cap * 2 : limit;
+                        grown = realloc(buf, cap + 1);
+                        if (!grown)
+                                goto out;
+                        buf = grown;
+                }
+                n = read(arg, buf + len, cap - len);
+                if (n < 0) {
+                        ret = BODY_READ_SHORT;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (expected >= 0 && len != (size_t)expected) {
+                ret = BODY_READ_SHORT;
+                goto out;
+        }
+        if (len > max_body_bytes) {
+                ret = BODY_READ_TOO_LARGE;
+                goto out;
+        }
+        buf[len] = '\0';
+        *body_out = buf;
+        *len_out = len;
+        buf = NULL; /* now the caller's */
+        ret = BODY_READ_OK;
+out:
+        free(buf);
+        return ret;
+}
+
+bool content_type_is_json(const char *value)
+{
+        const char *p, *end;
+        size_t len;
+
+        if (!value)
+                return false;
+        end = value + strlen(value);
+        p = strchr(value, ';');
+        value = trim(value, (size_t)((p ? p : end) - value), &len);
+        if (len != 16 || strncasecmp(value, "application/json", 16) != 0)
+                return false;
+        /* Parameters: only a charset, and only UTF-8 (RFC 8259 8.1). */
+        while (p) {
+                const char *param = p + 1, *next = strchr(param, ';');
+                const char *v;
+                size_t plen, vlen;
+
+                param = trim(param, (size_t)((next ? next : end) - param),
+                             &plen);
+                p = next;
+                if (plen == 0)
+                        continue;
+                if (plen < 8 || strncasecmp(param, "charset=", 8) != 0)
+                        return false;
+                v = param + 8;
+                vlen = plen - 8;
+                if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                        v++;
+                        vlen -= 2;
+                }
+                if (!(vlen == 5 && strncasecmp(v, "utf-8", 5) == 0) &&
+                    !(vlen == 4 && strncasecmp(v, "utf8", 4) == 0))
+                        return false;
+        }
+        return true;
+}
+
+static bool is_lower_hex(const char *s, size_t len, bool *all_zero)
+{
+        *all_zero = true;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                        return false;
+                if (c != '0')
+                        *all_zero = false;
+        }
+        return true;
+}
+
+bool traceparent_is_valid(const char *value)
+{
+        size_t len;
+        bool zero;
+
+        if (!value)
+                return false;
+        len = strlen(value);
+        if (len < TRACEPARENT_LEN)
+                return false;
+        if (value[2] != '-' || value[35] != '-' || value[52] != '-')
+                return false;
+        /* Version ff is forbidden; 00 has exactly 55 characters; a later
+         * version may append "-..." fields. */
+        if (!is_lower_hex(value, 2, &zero) || strncmp(value, "ff", 2) == 0)
+                return false;
+        if (strncmp(value, "00", 2) == 0 ? len != TRACEPARENT_LEN
+                                         : (len > TRACEPARENT_LEN &&
+                                            value[TRACEPARENT_LEN] != '-'))
+                return false;
+        if (!is_lower_hex(value + 3, 32, &zero) || zero)
+                return false;
+        if (!is_lower_hex(value + 36, 16, &zero) || zero)
+                return false;
+        return is_lower_hex(value + 53, 2, &zero);
+}
+
+char *accepted_json(const char *order_id, const char *topic, int partition,
+                    long long offset, size_t *len_out)
+{
+        struct jsonw w;
+
+        jsonw_init(&w);
+        jsonw_object_begin(&w);
+        jsonw_key_str(&w, "order_id", order_id);
+        jsonw_key_str(&w, "status", "accepted");
+        jsonw_key_str(&w, "topic", topic);
+        jsonw_key_int(&w, "partition", partition);
+        jsonw_key_int(&w, "offset", offset);
+        jsonw_object_end(&w);
+        if (w.failed) {
+                jsonw_release(&w);
+                return NULL;
+        }
+        return jsonw_steal(&w, len_out);
+}
+
+const char *route_label(const char *path)
+{
+        static const char *const routes[] = {
+                "/orders", "/healthz", "/readyz", "/metrics", "/openapi.json",
+        };
+
+        if (path)
+                for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+                        if (strcmp(path, routes[i]) == 0)
+                                return routes[i];
+        return "other";
+}

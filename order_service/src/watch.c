@@ -1,0 +1,259 @@
+/* The broker watch: topic creation and a readiness state kept by a
+ * background thread. See watch.h. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "shared/kafka.h"
+#include "shared/log.h"
+#include "watch.h"
+
+/* While not ready the watch looks again sooner. */
+#define WATCH_RETRY_MS 250
+
+enum watch_state {
+        WATCH_STARTING,     /* no check has finished yet */
+        WATCH_UNREACHABLE,  /* the last metadata request failed */
+        WATCH_TOPIC_MISSING, /* the broker answers; a topic is not usable */
+        WATCH_READY,
+};
+
+struct watch {
+        rd_kafka_t *rk; /* the watch thread's own client */
+        char **topics;
+        size_t ntopics;
+        int partitions, replication_factor;
+        int interval_ms, timeout_ms;
+
+        _Atomic int state;          /* enum watch_state, read by any thread */
+        /* Bumped by watch_mark_down(): a check that began before a "down"
+         * must not mark the broker reachable with its older answer. */
+        atomic_uint_fast64_t down_gen;
+
+        pthread_mutex_t lock; /* guards 'stopping' and 'wake' */
+        pthread_cond_t cond;
+        bool stopping, wake;
+        pthread_t thread;
+        bool thread_started;
+};
+
+static const char *state_reason(enum watch_state s)
+{
+        switch (s) {
+        case WATCH_STARTING:
+                return "starting";
+        case WATCH_UNREACHABLE:
+                return "broker_unreachable";
+        case WATCH_TOPIC_MISSING:
+                return "topic_missing";
+        case WATCH_READY:
+                return "ready";
+        }
+        return "unknown";
+}
+
+bool watch_is_ready(void *arg, char *reason, size_t reason_size)
+{
+        struct watch *w = arg;
+        enum watch_state s = atomic_load(&w->state);
+
+        if (s == WATCH_READY)
+                return true;
+        if (reason && reason_size > 0)
+                snprintf(reason, reason_size, "%s", state_reason(s));
+        return false;
+}
+
+void watch_mark_down(void *arg)
+{
+        struct watch *w = arg;
+
+        atomic_fetch_add(&w->down_gen, 1);
+        atomic_store(&w->state, WATCH_UNREACHABLE);
+        pthread_mutex_lock(&w->lock);
+        w->wake = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+/* One check: is the broker there, are the topics there (create them when
+ * not). Watch thread. */
+static enum watch_state watch_check(struct watch *w, char *errstr,
+                                    size_t errstr_size)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        const char *const *topics = (const char *const *)w->topics;
+        rd_kafka_resp_err_t err;
+
+        *errstr = '\0';
+        /* Brokers only (no topic is known to this client): a cheap
+         * request that fails when no broker answers. */
+        err = rd_kafka_metadata(w->rk, 0, NULL, &md, w->timeout_ms);
+        if (err) {
+                snprintf(errstr, errstr_size, "%s", rd_kafka_err2str(err));
+                return WATCH_UNREACHABLE;
+        }
+        rd_kafka_metadata_destroy(md);
+        if (kafka_topics_ready(w->rk, topics, w->ntopics, w->timeout_ms))
+                return WATCH_READY;
+        if (kafka_topics_ensure(w->rk, topics, w->ntopics, w->partitions,
+                                w->replication_factor, w->timeout_ms, errstr,
+                                errstr_size) == -1)
+                return WATCH_TOPIC_MISSING;
+        /* Just created: leaders may take a moment. */
+        return kafka_topics_ready(w->rk, topics, w->ntopics, w->timeout_ms)
+                       ? WATCH_READY
+                       : WATCH_TOPIC_MISSING;
+}
+
+static void *watch_main(void *arg)
+{
+        struct watch *w = arg;
+        enum watch_state last = WATCH_STARTING;
+        char errstr[512], last_err[512] = "";
+
+        for (;;) {
+                uint_fast64_t gen = atomic_load(&w->down_gen);
+                enum watch_state s = watch_check(w, errstr, sizeof(errstr));
+                struct timespec deadline;
+                int wait_ms;
+                bool stop;
+
+                rd_kafka_poll(w->rk, 0); /* its error events, if any */
+                /* A "down" that came during the check wins over it. */
+                if (s == WATCH_READY && atomic_load(&w->down_gen) != gen)
+                        s = WATCH_UNREACHABLE;
+                else
+                        atomic_store(&w->state, s);
+                if (s != last || (s != WATCH_READY &&
+                                  strcmp(errstr, last_err) != 0)) {
+                        struct log_field f[3] = {
+                                LOG_STR("kafka.readiness", state_reason(s)),
+                                LOG_STR("kafka.topic", w->topics[0]),
+                                LOG_STR("error.message", errstr),
+                        };
+
+                        if (s == WATCH_READY)
+                                log_write(LOG_LEVEL_INFO,
+                                          "broker reachable and topics ready",
+                                          f, 2);
+                        else
+                                log_write(LOG_LEVEL_WARN, "not ready", f, 3);
+                        last = s;
+                        snprintf(last_err, sizeof(last_err), "%s", errstr);
+                }
+
+                wait_ms = s == WATCH_READY ? w->interval_ms : WATCH_RETRY_MS;
+                clock_gettime(CLOCK_MONOTONIC, &deadline);
+                deadline.tv_sec += wait_ms / 1000;
+                deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+                if (deadline.tv_nsec >= 1000000000L) {
+                        deadline.tv_sec++;
+                        deadline.tv_nsec -= 1000000000L;
+                }
+                pthread_mutex_lock(&w->lock);
+                while (!w->stopping && !w->wake)
+                        if (pthread_cond_timedwait(&w->cond, &w->lock,
+                                                   &deadline) != 0)
+                                break;
+                w->wake = false;
+                stop = w->stopping;
+                pthread_mutex_unlock(&w->lock);
+                if (stop)
+                        break;
+        }
+        return NULL;
+}
+
+struct watch *watch_new(const struct config *cfg,
+                        const struct watch_options *opts, char *errstr,
+                        size_t errstr_size)
+{
+        struct watch *w;
+        rd_kafka_conf_t *conf = NULL;
+        pthread_condattr_t attr;
+        char rderr[256];
+
+        w = calloc(1, sizeof(*w));
+        if (!w) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->cond, &attr);
+        pthread_condattr_destroy(&attr);
+        atomic_init(&w->state, WATCH_STARTING);
+        atomic_init(&w->down_gen, 0);
+        w->partitions = opts->partitions;
+        w->replication_factor = opts->replication_factor;
+        w->interval_ms = opts->interval_ms;
+        w->timeout_ms = opts->timeout_ms;
+        w->topics = calloc(opts->ntopics ? opts->ntopics : 1,
+                           sizeof(*w->topics));
+        if (!w->topics) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        for (size_t i = 0; i < opts->ntopics; i++) {
+                w->topics[i] = strdup(opts->topics[i]);
+                if (!w->topics[i]) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        goto fail;
+                }
+                w->ntopics++;
+        }
+
+        conf = kafka_conf_new(cfg, KAFKA_ROLE_PRODUCER, errstr, errstr_size);
+        if (!conf)
+                goto fail;
+        /* Find a broker that comes back within a second. */
+        if (rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", rderr,
+                              sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+                snprintf(errstr, errstr_size, "%s", rderr);
+                goto fail;
+        }
+        w->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+        if (!w->rk)
+                goto fail;
+        conf = NULL; /* now owned, and freed, by w->rk */
+        if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+                snprintf(errstr, errstr_size, "cannot start the watch thread");
+                goto fail;
+        }
+        w->thread_started = true;
+        return w;
+fail:
+        if (conf)
+                rd_kafka_conf_destroy(conf);
+        watch_destroy(w);
+        return NULL;
+}
+
+void watch_destroy(struct watch *w)
+{
+        if (!w)
+                return;
+        if (w->thread_started) {
+                pthread_mutex_lock(&w->lock);
+                w->stopping = true;
+                pthread_cond_signal(&w->cond);
+                pthread_mutex_unlock(&w->lock);
+                /* At most one metadata request (timeout_ms) away. */
+                pthread_join(w->thread, NULL);
+        }
+        if (w->rk)
+                rd_kafka_destroy(w->rk);
+        for (size_t i = 0; i < w->ntopics; i++)
+                free(w->topics[i]);
+        free(w->topics);
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+}
