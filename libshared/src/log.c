@@ -187,18 +187,6 @@ char *log_format_line(const char *service_name, enum log_level level,
         return jsonw_steal(&w, len_out); /* NULL when w.failed */
 }
 
-static void rfc3339_from_timeval(const struct timeval *tv, char *buf,
-                                 size_t size)
-{
-        struct tm tm;
-        time_t secs = tv->tv_sec;
-
-        gmtime_r(&secs, &tm);
-        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, (long)(tv->tv_usec / 1000));
-}
-
 /* Layout "ecs_json". Runs on the logging thread; returns that thread's
  * buffer, valid until its next line, or NULL without memory. */
 static const char *ecs_json_format(const log4c_layout_t *layout,
@@ -212,8 +200,9 @@ static const char *ecs_json_format(const log4c_layout_t *layout,
         if (!w || !data)
                 return NULL; /* not from log_write(): the appender drops it */
         jsonw_reset(w);
-        rfc3339_from_timeval(&event->evt_timestamp, timestamp,
-                             sizeof(timestamp));
+        time_format_rfc3339((int64_t)event->evt_timestamp.tv_sec * 1000 +
+                                    event->evt_timestamp.tv_usec / 1000,
+                            timestamp, sizeof(timestamp));
         format_line(w, log_state.service_name, data->level, timestamp,
                     event->evt_msg, data->fields, data->nfields);
         return w->failed ? NULL : w->buf;

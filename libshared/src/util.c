@@ -7,20 +7,34 @@
 
 #include "shared/util.h"
 
-void time_now_rfc3339(char *buf, size_t size)
+void time_format_rfc3339(int64_t epoch_ms, char *buf, size_t size)
 {
-        struct timespec ts;
+        time_t secs = (time_t)(epoch_ms / 1000);
         struct tm tm;
 
-        if (clock_gettime(CLOCK_REALTIME, &ts) < 0 ||
-            !gmtime_r(&ts.tv_sec, &tm)) {
-                /* Never printed from an uninitialised tm. */
+        if (epoch_ms < 0 || !gmtime_r(&secs, &tm) || tm.tm_year + 1900 > 9999) {
+                /* Never printed from an uninitialised tm, and always the
+                 * same width: a year past 9999 is not RFC 3339. */
                 snprintf(buf, size, "1970-01-01T00:00:00.000Z");
                 return;
         }
-        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
+        /* Every field is bounded above, so the line is 24 characters; the
+         * casts tell the compiler so (-Wformat-truncation). */
+        snprintf(buf, size, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+                 (unsigned)(tm.tm_year + 1900) % 10000u,
+                 (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+                 (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+                 (unsigned)tm.tm_sec % 100u, (unsigned)(epoch_ms % 1000));
+}
+
+void time_now_rfc3339(char *buf, size_t size)
+{
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                ts.tv_sec = 0, ts.tv_nsec = 0;
+        time_format_rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                            buf, size);
 }
 
 int64_t time_monotonic_us(void)

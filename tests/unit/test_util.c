@@ -280,6 +280,28 @@ static void test_time_now_rfc3339_small_buffer(void **state)
         assert_int_equal(buf[5], 'z');
 }
 
+/* Fixed instants: milliseconds kept, leap day, out-of-range years. */
+static void test_time_format_rfc3339(void **state)
+{
+        static const struct {
+                int64_t ms;
+                const char *want;
+        } cases[] = {
+                { 0, "1970-01-01T00:00:00.000Z" },
+                { 1795849200123LL, "2026-11-28T07:00:00.123Z" },
+                { 951782400999LL, "2000-02-29T00:00:00.999Z" },
+                { 253402300799999LL, "9999-12-31T23:59:59.999Z" },
+                { 253402300800000LL, "1970-01-01T00:00:00.000Z" },
+                { -1, "1970-01-01T00:00:00.000Z" },
+        };
+        char buf[32];
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                time_format_rfc3339(cases[i].ms, buf, sizeof(buf));
+                assert_string_equal(buf, cases[i].want);
+        }
+}
+
 static void test_monotonic_clocks(void **state)
 {
         int64_t us0 = time_monotonic_us();
@@ -309,6 +331,7 @@ int main(void)
                 cmocka_unit_test(test_time_now_rfc3339),
                 cmocka_unit_test(test_time_now_rfc3339_ordered),
                 cmocka_unit_test(test_time_now_rfc3339_small_buffer),
+                cmocka_unit_test(test_time_format_rfc3339),
                 cmocka_unit_test(test_monotonic_clocks),
         };
 

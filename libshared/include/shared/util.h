@@ -10,6 +10,10 @@
  * ("2026-11-23T07:00:00.123Z") into buf, which holds at least 32 bytes. */
 void time_now_rfc3339(char *buf, size_t size);
 
+/* The same for 'epoch_ms' milliseconds since 1970 (UTC); a time before
+ * 1970 or after 9999 is written as the epoch. */
+void time_format_rfc3339(int64_t epoch_ms, char *buf, size_t size);
+
 /* Milliseconds of CLOCK_MONOTONIC, for deadlines and latencies. */
 int64_t time_monotonic_ms(void);
 /* Microseconds of CLOCK_MONOTONIC. */
