@@ -226,9 +226,10 @@ static const struct config_var config_vars[] = {
          FIELD(group_id)},
         {"KAFKA_AUTO_OFFSET_RESET", KIND_OFFSET_RESET, 0, 8, "earliest",
          DEF_FIXED, FIELD(auto_offset_reset)},
-        {"ORDERS_TOPIC", KIND_TOPIC, 1, 249, "orders", DEF_FIXED,
+        /* Kafka allows 249 characters; the services add ".dlq". */
+        {"ORDERS_TOPIC", KIND_TOPIC, 1, 245, "orders", DEF_FIXED,
          FIELD(orders_topic)},
-        {"NOTIFICATIONS_TOPIC", KIND_TOPIC, 1, 249, "notifications",
+        {"NOTIFICATIONS_TOPIC", KIND_TOPIC, 1, 245, "notifications",
          DEF_FIXED, FIELD(notifications_topic)},
         {"HTTP_PORT", KIND_INT, 1, 65535, NULL, DEF_HTTP_PORT,
          FIELD(http_port)},
@@ -251,11 +252,11 @@ static bool is_shared_var(const char *name, size_t len)
 }
 
 /* Kafka's rule: 1..249 of [a-zA-Z0-9._-], and neither "." nor "..". */
-static bool topic_name_is_valid(const char *s)
+static bool topic_name_is_valid(const char *s, size_t max_len)
 {
         size_t len = strlen(s);
 
-        if (len < 1 || len > 249 || strcmp(s, ".") == 0 ||
+        if (len < 1 || len > max_len || strcmp(s, ".") == 0 ||
             strcmp(s, "..") == 0)
                 return false;
         for (size_t i = 0; i < len; i++)
@@ -320,13 +321,13 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                 break;
         case KIND_TOPIC:
                 v = config_value(var->name);
-                if (v && !topic_name_is_valid(v)) {
+                if (v && !topic_name_is_valid(v, (size_t)var->max)) {
                         quote_value(v, q, sizeof(q));
                         return config_error(errstr, errstr_size,
                                             "%s: '%s' is not a valid topic "
-                                            "name (1 to 249 of a-z, A-Z, "
+                                            "name (1 to %lld of a-z, A-Z, "
                                             "0-9, '.', '_', '-')",
-                                            var->name, q);
+                                            var->name, q, var->max);
                 }
                 break;
         case KIND_STRING:

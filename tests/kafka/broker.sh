@@ -37,6 +37,8 @@ cmd_fetch() {
         [ -f "$dist/.complete" ] && return 0
         command -v mvn >/dev/null || die "mvn not found: run scripts/install-deps.sh"
         mkdir -p "$dist"
+        # Maven resolves a relative -DoutputDirectory against the pom's folder.
+        dist=$(cd "$dist" && pwd)
         echo "fetching Apache Kafka from Maven Central into $dist" >&2
         mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
                 -DoutputDirectory="$dist/libs" -DincludeScope=runtime >&2
