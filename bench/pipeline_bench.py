@@ -55,6 +55,14 @@ def peak_rss_mib(pid):
     return None
 
 
+def host_busy_seconds():
+    """CPU seconds the whole host spent busy (all processes), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / CLK_TCK
+
+
 def children_cpu_seconds():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -144,9 +152,11 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
     summary_path = os.path.join(outdir, "raw", f"{prefix}.json")
     cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
     lg_cpu0 = children_cpu_seconds()
+    host0 = host_busy_seconds()
     t0 = time.monotonic()
+    conns = args.connections if rate else args.saturation_connections
     cmd = [args.loadgen, "--port", str(port), "--rate", str(rate),
-           "--duration", str(duration), "--connections", str(args.connections),
+           "--duration", str(duration), "--connections", str(conns),
            "--prefix", prefix, "--timeout-ms", "15000",
            "--out", records, "--summary-json", summary_path]
     log(f"{label}: {'saturation' if rate == 0 else f'{rate}/s'} for {duration} s")
@@ -189,11 +199,13 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
     cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
     cpu["loadgen"] = lg_cpu
     total_cpu = sum(cpu.values()) or 1e-9
+    # What the rest of the host (other users of the machine) took meanwhile.
+    other = max(0.0, host_busy_seconds() - host0 - total_cpu)
     point = {
         "label": label,
         "target_rate": rate,
         "duration_s": duration,
-        "connections": args.connections,
+        "connections": conns,
         "issued": summary["issued"],
         "accepted": summary["status"].get("202", 0),
         "status": summary["status"],
@@ -209,6 +221,8 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
         "cpu_ms_per_1k": {n: 1e6 * c / max(1, len(accepted)) / 1e3
                           for n, c in cpu.items()},
         "broker_cpu_share": cpu.get("broker", 0) / total_cpu,
+        "other_cpu_cores": other / wall,
+        "loadavg_1m": os.getloadavg()[0],
         "peak_rss_mib": {n: peak_rss_mib(pid) for n, pid in procs.items()},
     }
     if e2e_available and e2e:
@@ -347,7 +361,11 @@ def main():
     ap.add_argument("--duration", type=int, default=20, help="seconds per point")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--no-saturation", dest="saturation", action="store_false")
-    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--connections", type=int, default=32,
+                    help="loadgen connections at a fixed rate")
+    ap.add_argument("--saturation-connections", type=int, default=96,
+                    help="loadgen connections at saturation (order_service "
+                         "has HTTP_THREADS=128 workers)")
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--drain-timeout", type=int, default=120)
     ap.add_argument("--reference", action="store_true",

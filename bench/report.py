@@ -29,8 +29,9 @@ def _table(points, front):
     rows = [
         f"| offered | accepted/s | HTTP p50 / p99 / p99.9 ms | end-to-end p50 / p99 ms "
         f"| CPU cores: {front} / processing / notification / broker / loadgen "
-        f"| broker share | peak RSS MiB: {front} / processing / notification | not 202 |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| broker share | other load on the host, cores "
+        f"| peak RSS MiB: {front} / processing / notification | not 202 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for p in points:
         c, r, h, e = p["cpu_cores"], p["peak_rss_mib"], p["http_ms"], p["e2e_ms"] or {}
@@ -41,7 +42,7 @@ def _table(points, front):
             f"| {_f(c.get(front), 2)} / {_f(c.get('processing_service'), 2)} / "
             f"{_f(c.get('notification_service'), 2)} / {_f(c.get('broker'), 2)} / "
             f"{_f(c.get('loadgen'), 2)} "
-            f"| {100 * p['broker_cpu_share']:.0f}% "
+            f"| {100 * p['broker_cpu_share']:.0f}% | {_f(p.get('other_cpu_cores'), 2)} "
             f"| {_f(r.get(front))} / {_f(r.get('processing_service'))} / "
             f"{_f(r.get('notification_service'))} | {_errors(p)} |")
     return "\n".join(rows)
