@@ -275,7 +275,8 @@ class System:
         env = self.common_env()
         self.services["processing_service"] = pipeline.Service(
             "processing_service", {**env, "KAFKA_GROUP_ID": "bench-processing",
-                                   "TRANSACTIONAL_ID": "bench-processing-1"}).start()
+                                   "TRANSACTIONAL_ID": "bench-processing-1",
+                                   "TXN_MAX_MS": str(self.args.txn_max_ms)}).start()
         self.services["notification_service"] = pipeline.Service(
             "notification_service", {**env, "KAFKA_GROUP_ID": "bench-notification",
                                      "NOTIFICATION_LOG_FILE": self.notification_log}).start()
@@ -367,6 +368,9 @@ def main():
                     help="loadgen connections at saturation (order_service "
                          "has HTTP_THREADS=128 workers)")
     ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--txn-max-ms", type=int, default=20,
+                    help="processing_service TXN_MAX_MS: how long a transaction stays "
+                         "open, the floor of end-to-end latency (service default 100)")
     ap.add_argument("--drain-timeout", type=int, default=120)
     ap.add_argument("--reference", action="store_true",
                     help="also drive the Python reference (bench/reference/app.py)")
@@ -390,7 +394,8 @@ def main():
                "host": {"cpus": os.cpu_count(), "kernel": os.uname().release},
                "settings": {k: v for k, v in vars(args).items()
                             if k in ("rates", "duration", "warmup", "connections",
-                                     "partitions")},
+                                     "saturation_connections", "partitions",
+                                     "txn_max_ms")},
                "c": [], "reference": []}
     try:
         system.start_broker()
