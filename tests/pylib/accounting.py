@@ -230,12 +230,16 @@ class Load:
         """How many requests intended at or after 'since_ns' (epoch ns) got
         'status' so far (the CSV is written as answers come)."""
         n = 0
-        with open(self.csv, "rb") as f:
-            for line in f.read().split(b"\n")[1:-1]:
-                parts = line.split(b",")
-                if len(parts) == 5 and parts[2] == status.encode() and \
-                        int(parts[1]) >= since_ns:
-                    n += 1
+        try:
+            with open(self.csv, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return 0  # loadgen has not started yet
+        for line in data.split(b"\n")[1:-1]:
+            parts = line.split(b",")
+            if len(parts) == 5 and parts[2] == status.encode() and \
+                    int(parts[1]) >= since_ns:
+                n += 1
         return n
 
     def stop(self, timeout=60):
