@@ -221,6 +221,9 @@ class Load:
         self.proc = None
 
     def start(self):
+        """Start loadgen (once: a second call is a no-op)."""
+        if self.proc is not None:
+            return self
         self._out = open(self.log, "wb")
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                      stdout=self._out, stderr=subprocess.STDOUT)
