@@ -644,6 +644,7 @@ int main(int argc, char **argv)
         struct timespec rt;
         uint64_t start, sched_end, drain_end, due_total, issued_seq = 0;
         int ep = -1, r = 1;
+        bool stopped = false;
 
         if (options_parse(argc, argv, &o) == -1)
                 return 2;
@@ -690,8 +691,18 @@ int main(int argc, char **argv)
                 struct timespec ts;
                 int n;
 
-                if (stop_requested)
+                if (stop_requested && !stopped) {
+                        /* Stopped early: what was due until now is the
+                         * schedule; send no more. */
+                        stopped = true;
                         drain_end = now < drain_end ? now : drain_end;
+                        if (o.rate) {
+                                uint64_t d = lg_schedule_due(start, o.rate, now);
+
+                                if (d < due_total)
+                                        due_total = d;
+                        }
+                }
                 /* How many requests may have been issued by now. */
                 if (o.rate) {
                         due = lg_schedule_due(start, o.rate, now);
