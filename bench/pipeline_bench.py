@@ -267,7 +267,7 @@ class System:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
                 "ORDERS_TOPIC": "orders", "NOTIFICATIONS_TOPIC": "notifications",
                 "TOPIC_PARTITIONS": str(self.args.partitions),
-                "LOG_LEVEL": "warn"}
+                "LOG_LEVEL": "warn", **dict(e.split("=", 1) for e in self.args.env)}
 
     def start_pipeline_consumers(self):
         with contextlib.suppress(FileNotFoundError):
@@ -368,6 +368,9 @@ def main():
                     help="loadgen connections at saturation (order_service "
                          "has HTTP_THREADS=128 workers)")
     ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an extra setting for every service (repeatable), such as "
+                         "KAFKA_FETCH_WAIT_MAX_MS=10")
     ap.add_argument("--txn-max-ms", type=int, default=20,
                     help="processing_service TXN_MAX_MS: how long a transaction stays "
                          "open, the floor of end-to-end latency (service default 100)")
@@ -395,7 +398,7 @@ def main():
                "settings": {k: v for k, v in vars(args).items()
                             if k in ("rates", "duration", "warmup", "connections",
                                      "saturation_connections", "partitions",
-                                     "txn_max_ms")},
+                                     "txn_max_ms", "env")},
                "c": [], "reference": []}
     try:
         system.start_broker()
