@@ -360,7 +360,7 @@ def main():
     ap.add_argument("--rates", default="1000,5000,10000",
                     help="comma-separated orders/s (default 1000,5000,10000)")
     ap.add_argument("--duration", type=int, default=20, help="seconds per point")
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--no-saturation", dest="saturation", action="store_false")
     ap.add_argument("--connections", type=int, default=32,
                     help="loadgen connections at a fixed rate")
