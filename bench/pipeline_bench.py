@@ -362,8 +362,9 @@ def main():
     ap.add_argument("--duration", type=int, default=20, help="seconds per point")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--no-saturation", dest="saturation", action="store_false")
-    ap.add_argument("--connections", type=int, default=32,
-                    help="loadgen connections at a fixed rate")
+    ap.add_argument("--connections", type=int, default=96,
+                    help="loadgen connections at a fixed rate: at least rate x "
+                         "latency, below order_service's HTTP_THREADS (128)")
     ap.add_argument("--saturation-connections", type=int, default=96,
                     help="loadgen connections at saturation (order_service "
                          "has HTTP_THREADS=128 workers)")

@@ -2,7 +2,7 @@
 # The pipeline benchmark in one command:
 #
 #   bench/run.sh [--reference | --reference-only] [--rates 1000,5000,10000]
-#                [--duration 20] [--connections 32] [--no-saturation] [--quick]
+#                [--duration 20] [--connections 96] [--no-saturation] [--quick]
 #
 # Builds the release preset (services and bench/loadgen), makes the bench's
 # venv (build/bench/venv: matplotlib, confluent-kafka, requests and, for the
