@@ -50,10 +50,18 @@ class Pipeline:
         return self.load
 
     def wait_flowing(self, since_ns, what):
-        """Until FLOWING orders intended after since_ns were accepted and the
-        first of them have a notification line."""
-        pipeline.wait_until(lambda: self.load.answered_since(since_ns) >= FLOWING,
-                            180, f"{FLOWING} orders accepted {what}", interval=0.2)
+        """Until FLOWING orders intended after since_ns were accepted and
+        have their notification line: the whole pipeline works (again)."""
+        lines = accounting.Lines(self.log_file)
+
+        def flowing():
+            ids = self.load.answered_since(since_ns)
+            if len(ids) < FLOWING:
+                return False
+            lines.refresh()
+            return sum(1 for i in ids if i in lines.by_order) >= FLOWING
+        pipeline.wait_until(flowing, 240, f"{FLOWING} orders accepted and notified {what}",
+                            interval=0.5)
 
     def finish(self):
         """Stop the load, wait for the pipeline to finish what it accepted,

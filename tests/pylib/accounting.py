@@ -230,20 +230,20 @@ class Load:
         return self
 
     def answered_since(self, since_ns, status="202"):
-        """How many requests intended at or after 'since_ns' (epoch ns) got
-        'status' so far (the CSV is written as answers come)."""
-        n = 0
+        """The order_ids of requests intended at or after 'since_ns' (epoch
+        ns) answered with 'status' so far (the CSV grows as answers come)."""
         try:
             with open(self.csv, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
-            return 0  # loadgen has not started yet
+            return []  # loadgen has not started yet
+        ids = []
         for line in data.split(b"\n")[1:-1]:
             parts = line.split(b",")
             if len(parts) == 5 and parts[2] == status.encode() and \
                     int(parts[1]) >= since_ns:
-                n += 1
-        return n
+                ids.append(parts[0].decode())
+        return ids
 
     def stop(self, timeout=60):
         """End the load and wait for it; returns its Outcomes."""
