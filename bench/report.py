@@ -76,25 +76,38 @@ def plot(results, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # Latency against the offered rate (open-loop points); saturation
+    # throughput in the title. Beyond what a front can take, open-loop
+    # latency grows with the backlog: that is the knee the plot shows.
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    sat = []
     for key, name, style in (("c", "C order_service", "-"),
                              ("reference", "Python reference", "--")):
-        pts = [p for p in results.get(key, []) if p["accepted_rate"] > 0]
+        pts = [p for p in results.get(key, []) if p["target_rate"] > 0]
+        sat += [f"{name} {p['accepted_rate']:,.0f}/s" for p in results.get(key, [])
+                if p["target_rate"] == 0]
         if not pts:
             continue
-        x = [p["accepted_rate"] for p in pts]
-        ax.plot(x, [p["http_ms"]["p50"] for p in pts], "o" + style, label=f"{name}: HTTP p50")
-        ax.plot(x, [p["http_ms"]["p99"] for p in pts], "s" + style, label=f"{name}: HTTP p99")
+        x = [p["target_rate"] for p in pts]
+        ax.plot(x, [p["http_ms"]["p50"] for p in pts], "o" + style, color="C0",
+                label=f"{name}: HTTP p50")
+        ax.plot(x, [p["http_ms"]["p99"] for p in pts], "s" + style, color="C1",
+                label=f"{name}: HTTP p99")
         if all(p["e2e_ms"] for p in pts):
-            ax.plot(x, [p["e2e_ms"]["p99"] for p in pts], "^" + style,
+            ax.plot(x, [p["e2e_ms"]["p50"] for p in pts], "v" + style, color="C2",
+                    label=f"{name}: end-to-end p50")
+            ax.plot(x, [p["e2e_ms"]["p99"] for p in pts], "^" + style, color="C3",
                     label=f"{name}: end-to-end p99")
     ax.axhline(50, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("accepted orders/s")
+    ax.set_xlabel("offered orders/s (open loop)")
     ax.set_ylabel("latency, ms (log)")
     ax.set_yscale("log")
-    ax.set_title("Latency against throughput (2 cores, broker on the same host)")
+    title = "Latency against offered load (2 cores shared with the broker)"
+    if sat:
+        title += "\nsaturation: " + ", ".join(sat)
+    ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "latency.png"), dpi=110)
     plt.close(fig)
@@ -110,6 +123,9 @@ def plot(results, out):
             vals = [p["cpu_cores"].get(n, 0) for p in pts]
             ax.bar(labels, vals, bottom=bottom, label=n)
             bottom = [b + v for b, v in zip(bottom, vals)]
+        vals = [p.get("other_cpu_cores", 0) for p in pts]
+        ax.bar(labels, vals, bottom=bottom, label="other processes on the host",
+               color="lightgrey", hatch="//")
         ax.set_ylabel("CPU cores (average over the point)")
         ax.set_xlabel("offered load")
         ax.set_title("Where the CPU goes (2 cores in all)")
