@@ -287,6 +287,7 @@ static void conn_assign(int ep, struct conn *c, int idx, struct tally *t,
                 conn_send(ep, c, idx, t, o, now);
                 return;
         }
+        c->deadline_ns = now + o->timeout_ns; /* for the connect */
         if (conn_connect(ep, c, idx, o) == -1)
                 conn_fail(c, t, o, "connect", now, now + RECONNECT_BACKOFF_NS);
 }
@@ -718,9 +719,13 @@ int main(int argc, char **argv)
                 for (int i = 0; i < o.connections; i++) {
                         struct conn *c = &conns[i];
 
-                        if (c->has_request && now >= c->deadline_ns &&
-                            c->state == CONN_BUSY) {
-                                conn_fail(c, &t, &o, "timeout", now, now);
+                        if (c->has_request && now >= c->deadline_ns) {
+                                /* A connect that never completed sent
+                                 * nothing: refused, not unknown. */
+                                conn_fail(c, &t, &o,
+                                          c->state == CONN_CONNECTING ?
+                                          "connect" : "timeout", now,
+                                          now + RECONNECT_BACKOFF_NS);
                                 continue;
                         }
                         if (c->state == CONN_IDLE &&
