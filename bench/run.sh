@@ -29,7 +29,8 @@ while [ $# -gt 0 ]; do
         shift
 done
 
-cmake --preset release -S "$root" >/dev/null
+cd "$root" # the presets are found from the source directory
+cmake --preset release >/dev/null
 cmake --build --preset release -j2 >/dev/null
 
 mkdir -p "$work"
