@@ -72,11 +72,12 @@ def wait_lines(path, count, timeout=120):
 class WebhookReceiver:
     """An HTTP server on 127.0.0.1 in a thread. 'respond(event_id, n)' gives
     the status for the n-th request (1-based) carrying that Idempotency-Key.
-    Every request is recorded as (headers, body, status)."""
+    Every request is recorded as (headers, body, status, phase)."""
 
     def __init__(self, respond, gate=None):
         self.respond = respond
         self.gate = gate  # a threading.Event requests wait for, if set
+        self.phase = 1    # stamped on each request when it arrives
         self.lock = threading.Lock()
         self.requests = []
         self.counts = {}
@@ -89,6 +90,7 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 key = self.headers.get("Idempotency-Key")
+                phase = receiver.phase
                 with receiver.lock:
                     n = receiver.counts.get(key, 0) + 1
                     receiver.counts[key] = n
@@ -96,7 +98,7 @@ class WebhookReceiver:
                     receiver.gate.wait(60)
                 status = receiver.respond(key, n)
                 with receiver.lock:
-                    receiver.requests.append((dict(self.headers), body, status))
+                    receiver.requests.append((dict(self.headers), body, status, phase))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -112,11 +114,12 @@ class WebhookReceiver:
     def url(self):
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
-    def delivered(self):
-        """Idempotency-Key -> body of the requests answered with a 2xx."""
+    def delivered(self, phase=None):
+        """Idempotency-Key -> body of the requests answered with a 2xx
+        (that arrived during 'phase', when given)."""
         with self.lock:
-            return {h.get("Idempotency-Key"): b for h, b, s in self.requests
-                    if 200 <= s < 300}
+            return {h.get("Idempotency-Key"): b for h, b, s, p in self.requests
+                    if 200 <= s < 300 and phase in (None, p)}
 
     def __enter__(self):
         self.thread.start()
