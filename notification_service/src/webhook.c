@@ -12,6 +12,7 @@
 
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/shutdown.h"
 #include "webhook.h"
 
 struct webhook {
@@ -327,9 +328,21 @@ int webhook_enqueue(struct webhook *wh, struct webhook_job *job)
         int ret = -1;
 
         pthread_mutex_lock(&wh->lock);
-        while (!wh->stopping && wh->count == wh->opts.queue_size)
-                pthread_cond_wait(&wh->not_full, &wh->lock);
-        if (!wh->stopping) {
+        /* Short waits: a SIGTERM must not wait for a slow receiver to free
+         * a slot (the job is then left unfinished, read again later). */
+        while (!wh->stopping && wh->count == wh->opts.queue_size &&
+               !shutdown_requested()) {
+                struct timespec until;
+
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_nsec += 100 * 1000000L;
+                if (until.tv_nsec >= 1000000000L) {
+                        until.tv_sec++;
+                        until.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&wh->not_full, &wh->lock, &until);
+        }
+        if (!wh->stopping && wh->count < wh->opts.queue_size) {
                 wh->ring[(wh->head + wh->count) % wh->opts.queue_size] = job;
                 wh->count++;
                 pthread_cond_signal(&wh->not_empty);

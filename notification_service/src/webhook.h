@@ -73,7 +73,8 @@ struct webhook *webhook_new(const struct webhook_options *opts,
                             char *errstr, size_t errstr_size);
 
 /* Queue 'job', waiting while the queue is full. Returns 0 (the pool owns
- * the job), or -1 when stopping (the caller still owns it). */
+ * the job), or -1 when stopping or shutdown is requested (shutdown.h)
+ * first (the caller still owns it). */
 int webhook_enqueue(struct webhook *wh, struct webhook_job *job);
 
 /* True when the next webhook_enqueue() would wait. */

@@ -127,3 +127,29 @@ def test_sigterm_leaves_unfinished_webhooks_for_redelivery(bootstrap, services):
         assert len(event_ids) == len(sent)
         wait_until(lambda: set(hook.delivered(phase=2)) == event_ids, 120, "redelivery")
         assert svc2.stop() == 0
+
+
+def test_full_webhook_queue_holds_back_reading_then_resumes_without_loss(bootstrap, services):
+    topic, group, path = unique("notif"), unique("g"), nt.log_path("wh-full")
+    sent = records("q", 30)
+    gate = threading.Event()
+    with nt.WebhookReceiver(lambda key, n: 200, gate=gate) as hook:
+        svc = nt.start(services, bootstrap, topic, group, log_file=path,
+                       extra={"NOTIFY_WEBHOOK_URL": hook.url, **FAST_RETRIES,
+                              "NOTIFY_TIMEOUT_MS": 60000, "NOTIFY_WORKERS": 1,
+                              "NOTIFY_QUEUE_SIZE": 2})
+        pipeline.produce(bootstrap, topic, sent)
+        # One webhook hangs in the worker, two wait in the queue: the
+        # consumer pauses instead of reading (and buffering) more.
+        wait_until(lambda: len(hook.counts) == 1, 60, "the first webhook")
+        wait_until(lambda: len(nt.read_lines(path)) >= 3, 60, "the queued lines")
+        assert len(nt.read_lines(path)) < len(sent)
+        assert pipeline.metric_value(svc.metrics(), "notification_lines_written_total") \
+            == len(nt.read_lines(path))  # still answering while held back
+        gate.set()
+
+        lines = nt.wait_lines(path, len(sent))
+        wait_until(lambda: len(hook.delivered()) == len(sent), 120, "every webhook")
+        assert set(hook.delivered()) == {l["event.id"] for l in lines}
+        assert len(lines) == len(sent)
+
