@@ -48,3 +48,32 @@ def test_kill_9_mid_stream_then_restart_loses_no_line(bootstrap, services):
     assert set(order_to_event) == wanted
     assert all(len(ids) == 1 for ids in order_to_event.values())
     print(f"{at_kill} lines before the kill, {len(lines) - RECORDS} written twice")
+
+
+def test_rebalance_to_a_second_instance_loses_no_line(bootstrap, services):
+    topic, group, path = unique("notif"), unique("g"), nt.log_path("rebalance")
+    quick = {"KAFKA_SESSION_TIMEOUT_MS": 6000}
+    pipeline.create_topics(bootstrap, [topic], partitions=6)
+    first = [(f"r-{i}", nt.status_value(f"r-{i}"), []) for i in range(3000)]
+    second = [(f"r-{i}", nt.status_value(f"r-{i}"), []) for i in range(3000, 5000)]
+    pipeline.produce(bootstrap, topic, first)
+
+    a = nt.start(services, bootstrap, topic, group, log_file=path, extra=quick)
+    wait_until(lambda: len(nt.read_lines(path)) >= 300, 120, "the first lines", interval=0.005)
+    b = nt.start(services, bootstrap, topic, group, log_file=path, extra=quick)
+    # Both members of the group: the partitions are split between them.
+    wait_until(lambda: a.stderr_tail(400).count("partitions assigned") >= 2, 60,
+               "the rebalance", interval=0.2)
+    pipeline.produce(bootstrap, topic, second)
+
+    wanted = {f"r-{i}" for i in range(5000)}
+    wait_until(lambda: wanted <= {json.loads(l)["order.id"] for l in nt.read_lines(path)},
+               240, "a line for every record", interval=0.5)
+    assert a.stop() == 0 and b.stop() == 0
+    assert a.stdout_lines() and b.stdout_lines(), "one instance did all the work"
+    lines = nt.parse_lines(nt.read_lines(path))
+    order_to_event = {}
+    for line in lines:
+        order_to_event.setdefault(line["order.id"], set()).add(line["event.id"])
+    assert set(order_to_event) == wanted
+    assert all(len(ids) == 1 for ids in order_to_event.values())
