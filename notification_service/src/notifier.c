@@ -57,6 +57,7 @@ struct notifier {
         rd_kafka_t *producer;
         atomic_bool producer_fatal;
         struct dlq_retry *retries; /* consumer thread only */
+        int64_t retry_after_ms;    /* no retry before (a failure may repeat) */
 
         struct line_out out;       /* consumer thread only */
         struct jsonw line;         /* consumer thread only */
@@ -882,8 +883,10 @@ int notifier_run(struct notifier *n)
                 }
                 if (atomic_load(&n->producer_fatal))
                         producer_recreate(n);
-                if (n->retries)
+                if (n->retries && time_monotonic_ms() >= n->retry_after_ms) {
+                        n->retry_after_ms = time_monotonic_ms() + 1000;
                         dlq_retry_all(n);
+                }
                 flow_control(n);
 
                 msg = rd_kafka_consumer_poll(n->consumer, 100);
