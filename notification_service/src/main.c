@@ -69,6 +69,10 @@ int main(int argc, char **argv)
         notifier = notifier_new(&cfg, &settings, metrics, errstr,
                                 sizeof(errstr));
         if (!notifier) {
+                if (shutdown_requested()) { /* stopped while waiting */
+                        r = 0;
+                        goto out;
+                }
                 log_error("%s", errstr);
                 goto out;
         }

@@ -23,7 +23,7 @@
 
 #define SERVICE_NAME "notification_service"
 #define DLQ_FLUSH_MS 10000
-#define TOPICS_TIMEOUT_MS 30000
+#define TOPICS_TIMEOUT_MS 10000
 
 /* A DLQ record whose delivery report will finish offset 'offset' of
  * 'partition'. Owned by librdkafka while in flight (as the message's
