@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dlq.h"
 #include "ecs_line.h"
 #include "line_out.h"
 #include "notifier.h"
@@ -25,24 +26,11 @@
 #define DLQ_FLUSH_MS 10000
 #define TOPICS_TIMEOUT_MS 10000
 
-/* A DLQ record whose delivery report will finish offset 'offset' of
- * 'partition'. Owned by librdkafka while in flight (as the message's
- * opaque), freed by the delivery report. */
+/* The DLQ record of offset 'offset' of 'partition': the opaque of its
+ * dlq_produce(), owned by the dlq until dead_lettered() frees it. */
 struct dlq_ref {
         int32_t partition;
         int64_t offset;
-};
-
-/* A DLQ record to produce again (its first delivery failed). Main thread
- * only. */
-struct dlq_retry {
-        struct dlq_retry *next;
-        char *key;
-        size_t key_len;
-        char *value;
-        size_t value_len;
-        rd_kafka_headers_t *headers;
-        struct dlq_ref *ref;
 };
 
 struct notifier {
@@ -51,13 +39,7 @@ struct notifier {
         char *dlq_topic;
 
         rd_kafka_t *consumer;
-        /* producer_lock guards the pointer, which the consumer thread
-         * swaps after a fatal error while workers produce through it. */
-        pthread_mutex_t producer_lock;
-        rd_kafka_t *producer;
-        atomic_bool producer_fatal;
-        struct dlq_retry *retries; /* consumer thread only */
-        int64_t retry_after_ms;    /* no retry before (a failure may repeat) */
+        struct dlq *dlq;
 
         struct line_out out;       /* consumer thread only */
         struct jsonw line;         /* consumer thread only */
@@ -111,49 +93,33 @@ static void header_add_int(rd_kafka_headers_t *h, const char *name,
         rd_kafka_header_add(h, name, -1, buf, -1);
 }
 
-/* Produce one DLQ record. 'hdrs' is consumed in every case. Any thread.
- * Returns 0 (the delivery report will finish 'ref'), or -1 (logged; 'ref'
- * is freed and its offset stays unfinished, so it is read again after a
- * restart or rebalance). */
-static int dlq_produce(struct notifier *n, const void *key, size_t key_len,
-                       const void *value, size_t value_len,
-                       rd_kafka_headers_t *hdrs, struct dlq_ref *ref)
+/* Produce one DLQ record for offset 'offset' of 'partition', which is
+ * finished once the DLQ acknowledges it. 'hdrs' is consumed. Any thread.
+ * When it cannot be produced the offset stays unfinished, so the record is
+ * read again after a restart or rebalance. */
+static void dead_letter(struct notifier *n, int32_t partition, int64_t offset,
+                        const void *key, size_t key_len, const void *value,
+                        size_t value_len, rd_kafka_headers_t *hdrs)
 {
-        rd_kafka_resp_err_t err;
+        struct dlq_ref *ref = malloc(sizeof(*ref));
 
-        for (;;) {
-                pthread_mutex_lock(&n->producer_lock);
-                err = rd_kafka_producev(
-                        n->producer, RD_KAFKA_V_TOPIC(n->dlq_topic),
-                        RD_KAFKA_V_KEY(key, key_len),
-                        RD_KAFKA_V_VALUE((void *)value, value_len),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(ref),
-                        RD_KAFKA_V_END);
-                pthread_mutex_unlock(&n->producer_lock);
-                if (!err)
-                        return 0; /* hdrs now owned by librdkafka */
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || shutdown_requested())
-                        break;
-                /* The consumer thread serves delivery reports, which frees
-                 * room; wait for it a little. */
-                nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
+        if (!ref) {
+                rd_kafka_headers_destroy(hdrs);
+                return;
         }
-        {
-                char id[ECS_EVENT_ID_SIZE];
-                struct log_field f[2] = {
-                        LOG_STR("event.id", id),
-                        LOG_STR("error.message", rd_kafka_err2str(err)),
-                };
+        ref->partition = partition;
+        ref->offset = offset;
+        if (dlq_produce(n->dlq, key, key_len, value, value_len, hdrs, ref) < 0)
+                free(ref);
+}
 
-                ecs_event_id(id, sizeof(id), n->cfg->notifications_topic,
-                             ref->partition, ref->offset);
-                log_write(LOG_LEVEL_ERROR, "cannot produce to the DLQ", f, 2);
-        }
-        metric_counter_inc(n->dlq_errors);
-        rd_kafka_headers_destroy(hdrs);
+/* dlq_acked_fn, on the consumer thread (inside dlq_poll). */
+static void dead_lettered(void *arg, void *opaque)
+{
+        struct dlq_ref *ref = opaque;
+
+        finish(arg, ref->partition, ref->offset);
         free(ref);
-        return -1;
 }
 
 /* The headers every DLQ record carries: the record's own, then what
@@ -176,172 +142,6 @@ static rd_kafka_headers_t *dlq_headers(const rd_kafka_headers_t *orig,
         return h;
 }
 
-/* Delivery report of a DLQ record, on the consumer thread (it polls the
- * producer). A record that failed is kept to be produced again, so its
- * offset is only finished once the DLQ has it. */
-static void dlq_delivered(rd_kafka_t *rk, const rd_kafka_message_t *msg,
-                          void *opaque)
-{
-        struct notifier *n = opaque;
-        struct dlq_ref *ref = msg->_private;
-        struct dlq_retry *r;
-        rd_kafka_headers_t *hdrs = NULL;
-
-        if (!ref)
-                return;
-        if (!msg->err) {
-                metric_counter_inc(n->dlq_records);
-                finish(n, ref->partition, ref->offset);
-                free(ref);
-                return;
-        }
-        metric_counter_inc(n->dlq_errors);
-        log_write(LOG_LEVEL_WARN, "DLQ delivery failed, will produce again",
-                  (struct log_field[]){LOG_STR("error.message",
-                                               rd_kafka_err2str(msg->err))},
-                  1);
-        r = calloc(1, sizeof(*r));
-        if (r && msg->key) {
-                r->key = malloc(msg->key_len ? msg->key_len : 1);
-                if (r->key)
-                        memcpy(r->key, msg->key, msg->key_len);
-                r->key_len = msg->key_len;
-        }
-        if (r) {
-                r->value = malloc(msg->len ? msg->len : 1);
-                if (r->value)
-                        memcpy(r->value, msg->payload, msg->len);
-                r->value_len = msg->len;
-        }
-        if (!r || !r->value || (msg->key && !r->key)) {
-                /* The offset stays unfinished: read again after a restart. */
-                if (r) {
-                        free(r->key);
-                        free(r->value);
-                        free(r);
-                }
-                free(ref);
-                return;
-        }
-        if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
-                r->headers = rd_kafka_headers_copy(hdrs);
-        r->ref = ref;
-        r->next = n->retries;
-        n->retries = r;
-        (void)rk;
-}
-
-/* Produce again what failed, on the current producer. Consumer thread. */
-static void dlq_retry_all(struct notifier *n)
-{
-        struct dlq_retry *r = n->retries;
-
-        n->retries = NULL;
-        while (r) {
-                struct dlq_retry *next = r->next;
-                rd_kafka_headers_t *h =
-                        r->headers ? r->headers : rd_kafka_headers_new(0);
-
-                dlq_produce(n, r->key, r->key_len, r->value, r->value_len, h,
-                            r->ref);
-                free(r->key);
-                free(r->value);
-                free(r);
-                r = next;
-        }
-}
-
-static void dlq_retry_free(struct notifier *n)
-{
-        while (n->retries) {
-                struct dlq_retry *r = n->retries;
-
-                n->retries = r->next;
-                free(r->key);
-                free(r->value);
-                if (r->headers)
-                        rd_kafka_headers_destroy(r->headers);
-                free(r->ref);
-                free(r);
-        }
-}
-
-/* error_cb of the producer, on the consumer thread. An idempotent
- * producer's fatal error cannot be cleared: the loop makes a new one. */
-static void producer_error(rd_kafka_t *rk, int err, const char *reason,
-                           void *opaque)
-{
-        struct notifier *n = opaque;
-
-        if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                char fatal[256];
-
-                rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-                log_write(LOG_LEVEL_ERROR, "DLQ producer failed fatally",
-                          (struct log_field[]){LOG_STR("error.message", fatal)},
-                          1);
-                atomic_store(&n->producer_fatal, true);
-                return;
-        }
-        log_write(LOG_LEVEL_WARN, "DLQ producer error",
-                  (struct log_field[]){LOG_STR("error.message", reason)}, 1);
-}
-
-static rd_kafka_t *producer_new(struct notifier *n, char *errstr,
-                                size_t errstr_size)
-{
-        rd_kafka_conf_t *conf;
-        rd_kafka_t *rk;
-        char rderr[256];
-
-        conf = kafka_conf_new(n->cfg, KAFKA_ROLE_PRODUCER, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        if (rd_kafka_conf_set(conf, "enable.idempotence", "true", rderr,
-                              sizeof(rderr)) != RD_KAFKA_CONF_OK ||
-            rd_kafka_conf_set(conf, "acks", "all", rderr, sizeof(rderr)) !=
-                    RD_KAFKA_CONF_OK) {
-                snprintf(errstr, errstr_size, "DLQ producer: %s", rderr);
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        rd_kafka_conf_set_dr_msg_cb(conf, dlq_delivered);
-        rd_kafka_conf_set_error_cb(conf, producer_error);
-        rd_kafka_conf_set_opaque(conf, n);
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
-        if (!rk) {
-                snprintf(errstr, errstr_size, "DLQ producer: %s", rderr);
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        return rk; /* conf now owned, and freed, by rk */
-}
-
-/* Replace a producer that failed fatally. Its undelivered records come
- * back as failed delivery reports and are produced again on the new one.
- * Consumer thread. */
-static void producer_recreate(struct notifier *n)
-{
-        char errstr[256];
-        rd_kafka_t *fresh = producer_new(n, errstr, sizeof(errstr)), *old;
-
-        if (!fresh) {
-                log_write(LOG_LEVEL_ERROR, "cannot recreate the DLQ producer",
-                          (struct log_field[]){LOG_STR("error.message", errstr)},
-                          1);
-                return; /* tried again on the next loop */
-        }
-        pthread_mutex_lock(&n->producer_lock);
-        old = n->producer;
-        n->producer = fresh;
-        pthread_mutex_unlock(&n->producer_lock);
-        atomic_store(&n->producer_fatal, false);
-        rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_flush(old, 1000); /* delivery reports: into n->retries */
-        rd_kafka_destroy(old);
-        log_info("DLQ producer recreated");
-}
-
 /* --- webhooks ------------------------------------------------------------ */
 
 /* webhook_done_fn, on a webhook worker thread. */
@@ -349,7 +149,6 @@ static void webhook_finished(void *arg, struct webhook_job *job,
                              const struct webhook_result *res)
 {
         struct notifier *n = arg;
-        struct dlq_ref *ref;
         rd_kafka_headers_t *h;
         const char *code;
 
@@ -383,15 +182,8 @@ static void webhook_finished(void *arg, struct webhook_job *job,
         if (res->http_status)
                 header_add_int(h, "dlq.http.status", res->http_status);
         header_add_str(h, "dlq.event.id", job->event_id);
-        ref = malloc(sizeof(*ref));
-        if (!ref) {
-                rd_kafka_headers_destroy(h);
-        } else {
-                ref->partition = job->partition;
-                ref->offset = job->offset;
-                dlq_produce(n, job->key, job->key_len, job->value,
-                            job->value_len, h, ref);
-        }
+        dead_letter(n, job->partition, job->offset, job->key, job->key_len,
+                    job->value, job->value_len, h);
         webhook_job_free(job);
 }
 
@@ -617,19 +409,13 @@ static void handle_record(struct notifier *n, rd_kafka_message_t *msg)
         }
 
         if (!valid) {
-                struct dlq_ref *ref = malloc(sizeof(*ref));
-
                 metric_counter_inc(n->invalid);
-                if (!ref)
-                        goto out;
-                ref->partition = msg->partition;
-                ref->offset = msg->offset;
                 rd_kafka_message_headers(msg, &orig);
-                dlq_produce(n, msg->key, msg->key_len, msg->payload, msg->len,
+                dead_letter(n, msg->partition, msg->offset, msg->key,
+                            msg->key_len, msg->payload, msg->len,
                             dlq_headers(orig, "decode", merr.code,
                                         merr.message, src.topic,
-                                        msg->partition, msg->offset),
-                            ref);
+                                        msg->partition, msg->offset));
                 goto out;
         }
         if (n->webhook) {
@@ -771,7 +557,6 @@ struct notifier *notifier_new(const struct config *cfg,
         }
         n->cfg = cfg;
         n->settings = settings;
-        pthread_mutex_init(&n->producer_lock, NULL);
         pthread_mutex_init(&n->tracker_lock, NULL);
         jsonw_init(&n->line);
         n->out.file_fd = -1;
@@ -788,14 +573,15 @@ struct notifier *notifier_new(const struct config *cfg,
         if (line_out_init(&n->out, STDOUT_FILENO, settings->log_file, errstr,
                           errstr_size) < 0)
                 goto fail;
-        if (!(n->producer = producer_new(n, errstr, errstr_size)) ||
-            !(n->consumer = consumer_new(n, errstr, errstr_size)))
+        n->dlq = dlq_new(cfg, n->dlq_topic, dead_lettered, n, n->dlq_records,
+                         n->dlq_errors, errstr, errstr_size);
+        if (!n->dlq || !(n->consumer = consumer_new(n, errstr, errstr_size)))
                 goto fail;
 
         /* The broker may still be starting: try until it answers. */
         topics[0] = cfg->notifications_topic;
         topics[1] = n->dlq_topic;
-        while (kafka_topics_ensure(n->producer, topics, 2,
+        while (kafka_topics_ensure(dlq_handle(n->dlq), topics, 2,
                                    cfg->topic_partitions,
                                    cfg->topic_replication_factor,
                                    TOPICS_TIMEOUT_MS, errstr,
@@ -881,12 +667,6 @@ int notifier_run(struct notifier *n)
                         else
                                 log_info("log file reopened");
                 }
-                if (atomic_load(&n->producer_fatal))
-                        producer_recreate(n);
-                if (n->retries && time_monotonic_ms() >= n->retry_after_ms) {
-                        n->retry_after_ms = time_monotonic_ms() + 1000;
-                        dlq_retry_all(n);
-                }
                 flow_control(n);
 
                 msg = rd_kafka_consumer_poll(n->consumer, 100);
@@ -901,7 +681,7 @@ int notifier_run(struct notifier *n)
                                           1);
                         rd_kafka_message_destroy(msg);
                 }
-                rd_kafka_poll(n->producer, 0); /* DLQ delivery reports */
+                dlq_poll(n->dlq, 0); /* delivery reports, retries */
 
                 now = time_monotonic_ms();
                 if (atomic_load(&n->dirty) &&
@@ -916,13 +696,17 @@ int notifier_run(struct notifier *n)
         log_info("stopping");
         if (n->webhook)
                 webhook_stop(n->webhook);
-        if (rd_kafka_flush(n->producer, DLQ_FLUSH_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                log_write(LOG_LEVEL_WARN, "DLQ records not acknowledged",
-                          (struct log_field[]){LOG_INT(
-                                  "kafka.outq_len",
-                                  rd_kafka_outq_len(n->producer))},
-                          1);
-        rd_kafka_poll(n->producer, 0);
+        {
+                int left = dlq_flush(n->dlq, DLQ_FLUSH_MS);
+
+                if (left > 0)
+                        log_write(LOG_LEVEL_WARN,
+                                  "DLQ records not acknowledged, left "
+                                  "uncommitted",
+                                  (struct log_field[]){LOG_INT("dlq.pending",
+                                                               left)},
+                                  1);
+        }
         commit_finished(n, NULL, true);
         err = rd_kafka_consumer_close(n->consumer); /* revokes: commits */
         if (err)
@@ -948,16 +732,11 @@ void notifier_destroy(struct notifier *n)
         }
         if (n->consumer)
                 rd_kafka_destroy(n->consumer);
-        if (n->producer) {
-                rd_kafka_flush(n->producer, 1000);
-                rd_kafka_destroy(n->producer);
-        }
-        dlq_retry_free(n);
+        dlq_destroy(n->dlq);
         line_out_release(&n->out);
         jsonw_release(&n->line);
         offsets_destroy(n->offsets);
         free(n->dlq_topic);
         pthread_mutex_destroy(&n->tracker_lock);
-        pthread_mutex_destroy(&n->producer_lock);
         free(n);
 }
