@@ -25,6 +25,7 @@
 #define SERVICE_NAME "notification_service"
 #define DLQ_FLUSH_MS 10000
 #define TOPICS_TIMEOUT_MS 10000
+#define COMMIT_TIMEOUT_MS 5000
 
 /* The DLQ record of offset 'offset' of 'partition': the opaque of its
  * dlq_produce(), owned by the dlq until dead_lettered() frees it. */
@@ -39,6 +40,7 @@ struct notifier {
         char *dlq_topic;
 
         rd_kafka_t *consumer;
+        bool consumer_closed;      /* rd_kafka_consumer_close() done */
         struct dlq *dlq;
 
         struct line_out out;       /* consumer thread only */
@@ -189,6 +191,30 @@ static void webhook_finished(void *arg, struct webhook_job *job,
 
 /* --- the consumer -------------------------------------------------------- */
 
+/* Commit 'offsets' and wait for the result, at most COMMIT_TIMEOUT_MS:
+ * rd_kafka_commit()'s synchronous mode waits for as long as the group
+ * coordinator is unreachable, and a SIGTERM must not. Consumer thread. */
+static rd_kafka_resp_err_t
+commit_bounded(struct notifier *n, const rd_kafka_topic_partition_list_t *offsets)
+{
+        rd_kafka_queue_t *q = rd_kafka_queue_new(n->consumer);
+        rd_kafka_event_t *ev;
+        rd_kafka_resp_err_t err;
+
+        err = rd_kafka_commit_queue(n->consumer, offsets, q, NULL, NULL);
+        if (!err) {
+                ev = rd_kafka_queue_poll(q, COMMIT_TIMEOUT_MS);
+                if (!ev) {
+                        err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+                } else {
+                        err = rd_kafka_event_error(ev);
+                        rd_kafka_event_destroy(ev);
+                }
+        }
+        rd_kafka_queue_destroy(q); /* a late result is dropped with it */
+        return err;
+}
+
 /* Commit, for each partition in 'parts' (NULL: the assignment), the offset
  * after what is finished. Consumer thread. */
 static void commit_finished(struct notifier *n,
@@ -217,7 +243,8 @@ static void commit_finished(struct notifier *n,
         }
         pthread_mutex_unlock(&n->tracker_lock);
         if (commit->cnt > 0) {
-                err = rd_kafka_commit(n->consumer, commit, sync ? 0 : 1);
+                err = sync ? commit_bounded(n, commit)
+                           : rd_kafka_commit(n->consumer, commit, 1);
                 if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
                         metric_counter_inc(n->commit_errors);
                         atomic_store(&n->dirty, true);
@@ -696,6 +723,16 @@ int notifier_run(struct notifier *n)
         log_info("stopping");
         if (n->webhook)
                 webhook_stop(n->webhook);
+        /* librdkafka 2.0.2's consumer close waits for as long as the group
+         * coordinator is unreachable; then nothing could be acknowledged or
+         * committed anyway, so leave without it. */
+        if (!kafka_topics_ready(n->consumer,
+                                (const char *const[]){n->cfg->notifications_topic},
+                                1, 2000)) {
+                log_warn("broker unreachable: leaving without committing; "
+                         "unfinished records will be read again");
+                return 0;
+        }
         {
                 int left = dlq_flush(n->dlq, DLQ_FLUSH_MS);
 
@@ -714,6 +751,7 @@ int notifier_run(struct notifier *n)
                           (struct log_field[]){LOG_STR("error.message",
                                                        rd_kafka_err2str(err))},
                           1);
+        n->consumer_closed = true;
         return 0;
 }
 
@@ -731,7 +769,12 @@ void notifier_destroy(struct notifier *n)
                 webhook_destroy(n->webhook);
         }
         if (n->consumer)
-                rd_kafka_destroy(n->consumer);
+                /* Not closed: the broker was unreachable, or start-up
+                 * failed; destroying must not try to close again. */
+                rd_kafka_destroy_flags(n->consumer,
+                                       n->consumer_closed
+                                               ? 0
+                                               : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         dlq_destroy(n->dlq);
         line_out_release(&n->out);
         jsonw_release(&n->line);

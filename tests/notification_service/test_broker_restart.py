@@ -1,6 +1,8 @@
 """A broker restart under notification_service (its own private broker):
 the consumer and the idempotent DLQ producer come back, no line and no
 DLQ record is lost."""
+import time
+
 import notification as nt
 import pipeline
 from pipeline import unique, wait_until
@@ -32,3 +34,21 @@ def test_broker_restart_loses_no_line_and_no_dlq_record(services):
         dlq = pipeline.read_topic(broker.bootstrap, topic + ".dlq", expect=20, timeout=180)
         assert {r.key for r in dlq} == {k for k, v, _ in before + after if v == b"not a status"}
         assert svc.stop() == 0
+
+
+def test_sigterm_with_the_broker_gone_exits_in_bounded_time(services):
+    with pipeline.Broker() as broker:
+        topic, group, path = unique("notif"), unique("g"), nt.log_path("gone")
+        # Without its coordinator, librdkafka's consumer ends only once its
+        # session times out: keep that short here (45 s by default).
+        svc = nt.start(services, broker.bootstrap, topic, group, log_file=path,
+                       extra={"KAFKA_SESSION_TIMEOUT_MS": 6000})
+        pipeline.produce(broker.bootstrap, topic, batch("g", 10))
+        nt.wait_lines(path, 10)
+        broker.kill()
+        start = time.monotonic()
+        # Nothing can be committed or left: it says so and exits anyway
+        # (librdkafka's consumer close alone would wait for the broker).
+        assert svc.stop(timeout=30) == 0
+        assert "broker unreachable" in svc.stderr_tail(50)
+        print(f"exited {time.monotonic() - start:.1f}s after SIGTERM")
