@@ -1,0 +1,372 @@
+/* The dead-letter producer, with its retries and its replacement after a
+ * fatal error. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dlq.h"
+#include "shared/kafka.h"
+#include "shared/log.h"
+#include "shared/metrics.h"
+#include "shared/shutdown.h"
+#include "shared/util.h"
+
+/* A record to produce again. */
+struct dlq_retry {
+        struct dlq_retry *next;
+        char *key; /* NULL when the record has no key */
+        size_t key_len;
+        char *value;
+        size_t value_len;
+        rd_kafka_headers_t *headers; /* may be NULL */
+        void *opaque;
+};
+
+struct dlq {
+        const struct config *cfg;
+        char *topic;
+        dlq_acked_fn acked;
+        void *acked_arg;
+        struct metric_counter *records, *errors;
+
+        /* lock guards 'rk' (replaced by the polling thread while others
+         * produce) and 'retries' (filled by delivery reports and by
+         * dlq_produce() on any thread). */
+        pthread_mutex_t lock;
+        rd_kafka_t *rk;
+        struct dlq_retry *retries;
+
+        atomic_bool fatal;     /* rk failed fatally: replace it */
+        int64_t retry_after_ms; /* polling thread only */
+};
+
+static char *memdup_or_null(const void *p, size_t n, bool *failed)
+{
+        char *c;
+
+        if (!p)
+                return NULL;
+        c = malloc(n ? n : 1);
+        if (!c) {
+                *failed = true;
+                return NULL;
+        }
+        memcpy(c, p, n);
+        return c;
+}
+
+static void retry_free(struct dlq_retry *r)
+{
+        free(r->key);
+        free(r->value);
+        if (r->headers)
+                rd_kafka_headers_destroy(r->headers);
+        free(r->opaque);
+        free(r);
+}
+
+/* Keep a record to produce again; 'hdrs' is consumed. Returns 0, or -1
+ * when out of memory (then nothing is kept). */
+static int retry_keep(struct dlq *d, const void *key, size_t key_len,
+                      const void *value, size_t value_len,
+                      rd_kafka_headers_t *hdrs, void *opaque)
+{
+        struct dlq_retry *r = calloc(1, sizeof(*r));
+        bool failed = false;
+
+        if (!r) {
+                if (hdrs)
+                        rd_kafka_headers_destroy(hdrs);
+                return -1;
+        }
+        r->key = memdup_or_null(key, key_len, &failed);
+        r->key_len = key_len;
+        r->value = memdup_or_null(value, value_len, &failed);
+        r->value_len = value_len;
+        r->headers = hdrs;
+        if (failed) {
+                retry_free(r); /* also frees hdrs; not 'opaque' yet */
+                return -1;
+        }
+        r->opaque = opaque;
+        pthread_mutex_lock(&d->lock);
+        r->next = d->retries;
+        d->retries = r;
+        pthread_mutex_unlock(&d->lock);
+        return 0;
+}
+
+/* dr_msg_cb, on the thread polling the producer. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+                        void *arg)
+{
+        struct dlq *d = arg;
+        rd_kafka_headers_t *hdrs = NULL;
+
+        (void)rk;
+        if (!msg->_private)
+                return;
+        if (!msg->err) {
+                metric_counter_inc(d->records);
+                d->acked(d->acked_arg, msg->_private);
+                return;
+        }
+        /* Purged records (a replaced producer, or shutdown) are not
+         * failures of their own. */
+        if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+            msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+                metric_counter_inc(d->errors);
+                log_write(LOG_LEVEL_WARN,
+                          "DLQ delivery failed, will produce again",
+                          (struct log_field[]){LOG_STR(
+                                  "error.message",
+                                  rd_kafka_err2str(msg->err))},
+                          1);
+        }
+        if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                hdrs = rd_kafka_headers_copy(hdrs);
+        else
+                hdrs = NULL;
+        if (retry_keep(d, msg->key, msg->key_len, msg->payload, msg->len, hdrs,
+                       msg->_private) < 0) {
+                /* Its source offset stays unfinished: read again later. */
+                log_error("out of memory keeping a DLQ record");
+                free(msg->_private);
+        }
+}
+
+/* error_cb, on the thread polling the producer. An idempotent producer's
+ * fatal error cannot be cleared: dlq_poll() makes a new producer. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *arg)
+{
+        struct dlq *d = arg;
+        char fatal[256];
+
+        if (err != RD_KAFKA_RESP_ERR__FATAL) {
+                log_write(LOG_LEVEL_WARN, "DLQ producer error",
+                          (struct log_field[]){LOG_STR("error.message", reason)},
+                          1);
+                return;
+        }
+        rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        log_write(LOG_LEVEL_ERROR, "DLQ producer failed fatally",
+                  (struct log_field[]){LOG_STR("error.message", fatal)}, 1);
+        atomic_store(&d->fatal, true);
+}
+
+static rd_kafka_t *producer_new(struct dlq *d, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk;
+        char rderr[256];
+
+        conf = kafka_conf_new(d->cfg, KAFKA_ROLE_PRODUCER, errstr, errstr_size);
+        if (!conf)
+                return NULL;
+        /* After the KAFKA_* pass-through: no variable can weaken these. */
+        if (rd_kafka_conf_set(conf, "enable.idempotence", "true", rderr,
+                              sizeof(rderr)) != RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "acks", "all", rderr, sizeof(rderr)) !=
+                    RD_KAFKA_CONF_OK) {
+                snprintf(errstr, errstr_size, "DLQ producer: %s", rderr);
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+        rd_kafka_conf_set_opaque(conf, d);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
+        if (!rk) {
+                snprintf(errstr, errstr_size, "DLQ producer: %s", rderr);
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        return rk; /* conf now owned, and freed, by rk */
+}
+
+struct dlq *dlq_new(const struct config *cfg, const char *topic,
+                    dlq_acked_fn acked, void *acked_arg,
+                    struct metric_counter *records,
+                    struct metric_counter *errors, char *errstr,
+                    size_t errstr_size)
+{
+        struct dlq *d = calloc(1, sizeof(*d));
+
+        if (!d || !(d->topic = strdup(topic))) {
+                free(d);
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        d->cfg = cfg;
+        d->acked = acked;
+        d->acked_arg = acked_arg;
+        d->records = records;
+        d->errors = errors;
+        pthread_mutex_init(&d->lock, NULL);
+        d->rk = producer_new(d, errstr, errstr_size);
+        if (!d->rk) {
+                dlq_destroy(d);
+                return NULL;
+        }
+        return d;
+}
+
+int dlq_produce(struct dlq *d, const void *key, size_t key_len,
+                const void *value, size_t value_len, rd_kafka_headers_t *hdrs,
+                void *opaque)
+{
+        rd_kafka_resp_err_t err;
+
+        if (!hdrs)
+                hdrs = rd_kafka_headers_new(0);
+        for (;;) {
+                pthread_mutex_lock(&d->lock);
+                err = rd_kafka_producev(
+                        d->rk, RD_KAFKA_V_TOPIC(d->topic),
+                        RD_KAFKA_V_KEY(key, key_len),
+                        RD_KAFKA_V_VALUE((void *)value, value_len),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque),
+                        RD_KAFKA_V_END);
+                pthread_mutex_unlock(&d->lock);
+                if (!err)
+                        return 0; /* hdrs now owned by librdkafka */
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || shutdown_requested())
+                        break;
+                /* Delivery reports (served by the polling thread) free
+                 * room; wait for them a little. */
+                nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
+        }
+        if (err == RD_KAFKA_RESP_ERR__FATAL)
+                atomic_store(&d->fatal, true); /* the next producer takes it */
+        metric_counter_inc(d->errors);
+        log_write(LOG_LEVEL_WARN, "cannot produce to the DLQ, will try again",
+                  (struct log_field[]){LOG_STR("error.message",
+                                               rd_kafka_err2str(err))},
+                  1);
+        if (!shutdown_requested())
+                return retry_keep(d, key, key_len, value, value_len, hdrs,
+                                  opaque);
+        rd_kafka_headers_destroy(hdrs);
+        return -1;
+}
+
+/* Replace a producer that failed fatally. Its undelivered records come
+ * back as failed delivery reports, kept to be produced on the new one.
+ * Polling thread. */
+static void producer_replace(struct dlq *d)
+{
+        char errstr[256];
+        rd_kafka_t *fresh = producer_new(d, errstr, sizeof(errstr)), *old;
+
+        if (!fresh) {
+                log_write(LOG_LEVEL_ERROR, "cannot recreate the DLQ producer",
+                          (struct log_field[]){LOG_STR("error.message", errstr)},
+                          1);
+                return; /* tried again on the next poll */
+        }
+        pthread_mutex_lock(&d->lock);
+        old = d->rk;
+        d->rk = fresh;
+        atomic_store(&d->fatal, false);
+        pthread_mutex_unlock(&d->lock);
+        rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_flush(old, 1000); /* their delivery reports: retries */
+        rd_kafka_destroy(old);
+        log_info("DLQ producer recreated");
+}
+
+/* Produce again what was kept. Polling thread. */
+static void retry_all(struct dlq *d)
+{
+        struct dlq_retry *r;
+
+        pthread_mutex_lock(&d->lock);
+        r = d->retries;
+        d->retries = NULL;
+        pthread_mutex_unlock(&d->lock);
+        while (r) {
+                struct dlq_retry *next = r->next;
+
+                if (dlq_produce(d, r->key, r->key_len, r->value, r->value_len,
+                                r->headers, r->opaque) < 0)
+                        free(r->opaque); /* its offset stays unfinished */
+                r->headers = NULL;       /* consumed */
+                r->opaque = NULL;        /* handed on */
+                retry_free(r);
+                r = next;
+        }
+}
+
+void dlq_poll(struct dlq *d, int timeout_ms)
+{
+        bool pending;
+
+        if (atomic_load(&d->fatal))
+                producer_replace(d);
+        rd_kafka_poll(d->rk, timeout_ms); /* only this thread replaces rk */
+        pthread_mutex_lock(&d->lock);
+        pending = d->retries != NULL;
+        pthread_mutex_unlock(&d->lock);
+        if (pending && !atomic_load(&d->fatal) &&
+            time_monotonic_ms() >= d->retry_after_ms) {
+                d->retry_after_ms = time_monotonic_ms() + 1000;
+                retry_all(d);
+        }
+}
+
+int dlq_flush(struct dlq *d, int timeout_ms)
+{
+        int64_t deadline = time_monotonic_ms() + timeout_ms;
+
+        for (;;) {
+                int left;
+
+                dlq_poll(d, 0);
+                rd_kafka_flush(d->rk, 100);
+                left = rd_kafka_outq_len(d->rk);
+                pthread_mutex_lock(&d->lock);
+                for (struct dlq_retry *r = d->retries; r; r = r->next)
+                        left++;
+                pthread_mutex_unlock(&d->lock);
+                if (left == 0 || time_monotonic_ms() >= deadline)
+                        return left;
+        }
+}
+
+rd_kafka_t *dlq_handle(struct dlq *d)
+{
+        rd_kafka_t *rk;
+
+        pthread_mutex_lock(&d->lock);
+        rk = d->rk;
+        pthread_mutex_unlock(&d->lock);
+        return rk;
+}
+
+void dlq_destroy(struct dlq *d)
+{
+        if (!d)
+                return;
+        if (d->rk) {
+                /* Drop what is left; each record's opaque comes back in a
+                 * delivery report (kept as a retry, freed below). */
+                rd_kafka_purge(d->rk, RD_KAFKA_PURGE_F_QUEUE |
+                                              RD_KAFKA_PURGE_F_INFLIGHT);
+                rd_kafka_flush(d->rk, 1000);
+                rd_kafka_destroy(d->rk);
+        }
+        while (d->retries) {
+                struct dlq_retry *r = d->retries;
+
+                d->retries = r->next;
+                retry_free(r);
+        }
+        pthread_mutex_destroy(&d->lock);
+        free(d->topic);
+        free(d);
+}
