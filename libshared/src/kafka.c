@@ -86,6 +86,26 @@ rd_kafka_conf_t *kafka_conf_new(const struct config *cfg,
                              errstr, errstr_size) < 0)
                         goto fail;
         }
+        if (role == KAFKA_ROLE_CONSUMER) {
+                const char *strategy = kafka_user_property(
+                        cfg, "partition.assignment.strategy");
+
+                /* librdkafka 2.0.2 aborts when a cooperative-sticky
+                 * consumer closes before its first assignment, and the
+                 * services' rebalance callbacks are written for the eager
+                 * protocol. */
+                if (strategy && strstr(strategy, "cooperative")) {
+                        snprintf(errstr, errstr_size,
+                                 "KAFKA_PARTITION_ASSIGNMENT_STRATEGY: use "
+                                 "'range' or 'roundrobin', not '%s'",
+                                 strategy);
+                        goto fail;
+                }
+                if (conf_set(conf, "partition.assignment.strategy",
+                             "partition.assignment.strategy", "range", errstr,
+                             errstr_size) < 0)
+                        goto fail;
+        }
         /* Pass-through properties last, so that they win. config_load()
          * has checked them already; a failure here still names them. */
         for (size_t i = 0; i < cfg->kafka_props_count; i++) {
@@ -100,6 +120,35 @@ rd_kafka_conf_t *kafka_conf_new(const struct config *cfg,
 fail:
         rd_kafka_conf_destroy(conf);
         return NULL;
+}
+
+const char *kafka_user_property(const struct config *cfg, const char *name)
+{
+        for (size_t i = 0; i < cfg->kafka_props_count; i++)
+                if (strcmp(cfg->kafka_props[i].name, name) == 0)
+                        return cfg->kafka_props[i].value;
+        return NULL;
+}
+
+int kafka_conf_default(rd_kafka_conf_t *conf, const struct config *cfg,
+                       const char *name, const char *value,
+                       enum kafka_default_mode mode, char *errstr,
+                       size_t errstr_size)
+{
+        const struct kafka_property *user = NULL;
+
+        for (size_t i = 0; i < cfg->kafka_props_count && !user; i++)
+                if (strcmp(cfg->kafka_props[i].name, name) == 0)
+                        user = &cfg->kafka_props[i];
+        if (!user)
+                return conf_set(conf, name, name, value, errstr, errstr_size);
+        if (mode == KAFKA_REQUIRED && strcmp(user->value, value) != 0) {
+                snprintf(errstr, errstr_size,
+                         "%s: must be '%s' (the service's guarantees depend "
+                         "on it)", user->env ? user->env : name, value);
+                return -1;
+        }
+        return 0; /* the user's value, set by kafka_conf_new(), stands */
 }
 
 /* The topic 'name' in 'md', or NULL. */

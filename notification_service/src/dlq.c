@@ -167,12 +167,11 @@ static rd_kafka_t *producer_new(struct dlq *d, char *errstr, size_t errstr_size)
         conf = kafka_conf_new(d->cfg, KAFKA_ROLE_PRODUCER, errstr, errstr_size);
         if (!conf)
                 return NULL;
-        /* After the KAFKA_* pass-through: no variable can weaken these. */
-        if (rd_kafka_conf_set(conf, "enable.idempotence", "true", rderr,
-                              sizeof(rderr)) != RD_KAFKA_CONF_OK ||
-            rd_kafka_conf_set(conf, "acks", "all", rderr, sizeof(rderr)) !=
-                    RD_KAFKA_CONF_OK) {
-                snprintf(errstr, errstr_size, "DLQ producer: %s", rderr);
+        /* A dead letter is never lost: no variable can weaken these. */
+        if (kafka_conf_default(conf, d->cfg, "enable.idempotence", "true",
+                               KAFKA_REQUIRED, errstr, errstr_size) < 0 ||
+            kafka_conf_default(conf, d->cfg, "acks", "all", KAFKA_REQUIRED,
+                               errstr, errstr_size) < 0) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }

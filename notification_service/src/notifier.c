@@ -330,15 +330,14 @@ static rd_kafka_t *consumer_new(struct notifier *n, char *errstr,
         rd_kafka_conf_t *conf;
         rd_kafka_t *rk;
         char rderr[256];
-        /* Set after the KAFKA_* pass-through on purpose: these make the
-         * delivery guarantee, so no variable can undo them. Offsets are
-         * committed explicitly (commit_finished), never automatically, so
-         * what is committed is exactly what is finished. */
+        /* These make the delivery guarantee, so a KAFKA_* variable that
+         * contradicts one stops the start. Offsets are committed
+         * explicitly (commit_finished), never automatically, so what is
+         * committed is exactly what is finished. */
         static const char *const props[][2] = {
                 {"isolation.level", "read_committed"},
                 {"enable.auto.commit", "false"},
                 {"enable.auto.offset.store", "false"},
-                {"partition.assignment.strategy", "range"},
                 {"enable.partition.eof", "false"},
         };
 
@@ -346,9 +345,9 @@ static rd_kafka_t *consumer_new(struct notifier *n, char *errstr,
         if (!conf)
                 return NULL;
         for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-                if (rd_kafka_conf_set(conf, props[i][0], props[i][1], rderr,
-                                      sizeof(rderr)) != RD_KAFKA_CONF_OK) {
-                        snprintf(errstr, errstr_size, "consumer: %s", rderr);
+                if (kafka_conf_default(conf, n->cfg, props[i][0], props[i][1],
+                                       KAFKA_REQUIRED, errstr,
+                                       errstr_size) < 0) {
                         rd_kafka_conf_destroy(conf);
                         return NULL;
                 }

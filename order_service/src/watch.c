@@ -177,7 +177,6 @@ struct watch *watch_new(const struct config *cfg,
         struct watch *w;
         rd_kafka_conf_t *conf = NULL;
         pthread_condattr_t attr;
-        char rderr[256];
 
         w = calloc(1, sizeof(*w));
         if (!w) {
@@ -214,11 +213,9 @@ struct watch *watch_new(const struct config *cfg,
         if (!conf)
                 goto fail;
         /* Find a broker that comes back within a second. */
-        if (rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", rderr,
-                              sizeof(rderr)) != RD_KAFKA_CONF_OK) {
-                snprintf(errstr, errstr_size, "%s", rderr);
+        if (kafka_conf_default(conf, cfg, "reconnect.backoff.max.ms", "1000",
+                               KAFKA_DEFAULT, errstr, errstr_size) < 0)
                 goto fail;
-        }
         w->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
         if (!w->rk)
                 goto fail;

@@ -94,48 +94,6 @@ static const struct {
         [OUTCOME_DLQ]            = { NULL },
 };
 
-/* The value of pass-through property 'name' that the user set, or NULL. */
-static const char *user_property(const struct config *cfg, const char *name)
-{
-        for (size_t i = 0; i < cfg->kafka_props_count; i++) {
-                if (strcmp(cfg->kafka_props[i].name, name) == 0)
-                        return cfg->kafka_props[i].value;
-        }
-        return NULL;
-}
-
-static int set_prop(rd_kafka_conf_t *conf, const char *name, const char *value,
-                    char *errstr, size_t errstr_size)
-{
-        char rderr[256];
-
-        if (rd_kafka_conf_set(conf, name, value, rderr, sizeof(rderr)) ==
-            RD_KAFKA_CONF_OK)
-                return 0;
-        snprintf(errstr, errstr_size, "%s: %s", name, rderr);
-        return -1;
-}
-
-/* Set 'name' to 'value' unless the user chose it; a user's value other
- * than 'value' is refused when 'required' (exactly-once depends on it). */
-static int set_default(const struct config *cfg, rd_kafka_conf_t *conf,
-                       const char *env, const char *name, const char *value,
-                       bool required, char *errstr, size_t errstr_size)
-{
-        const char *user = user_property(cfg, name);
-
-        if (user) {
-                if (required && strcmp(user, value) != 0) {
-                        snprintf(errstr, errstr_size,
-                                 "%s: must be '%s' for exactly-once "
-                                 "processing", env, value);
-                        return -1;
-                }
-                return 0;
-        }
-        return set_prop(conf, name, value, errstr, errstr_size);
-}
-
 /* The librdkafka error callback, served on the processor thread by
  * rd_kafka_poll() (producer) and rd_kafka_consumer_poll() (consumer). */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -215,7 +173,6 @@ struct processor *processor_new(const struct processor_options *opts,
         struct processor *p;
         rd_kafka_conf_t *cconf = NULL;
         char timeout[32];
-        const char *strategy;
         char rderr[512];
 
         p = calloc(1, sizeof(*p));
@@ -248,8 +205,9 @@ struct processor *processor_new(const struct processor_options *opts,
                                           errstr, errstr_size);
         if (!p->producer_conf)
                 goto fail;
-        if (set_prop(p->producer_conf, "transactional.id", p->transactional_id,
-                     errstr, errstr_size) < 0)
+        if (kafka_conf_default(p->producer_conf, opts->cfg,
+                               "transactional.id", p->transactional_id,
+                               KAFKA_REQUIRED, errstr, errstr_size) < 0)
                 goto fail;
         /* An instance that dies with a transaction open blocks the
          * read_committed readers of its partitions until the broker aborts
@@ -257,18 +215,17 @@ struct processor *processor_new(const struct processor_options *opts,
         snprintf(timeout, sizeof(timeout), "%lld",
                  p->txn_max_ms * 2 + 10000 > 900000 ? 900000LL
                                                     : p->txn_max_ms * 2 + 10000);
-        if (set_default(opts->cfg, p->producer_conf,
-                        "KAFKA_TRANSACTION_TIMEOUT_MS", "transaction.timeout.ms",
-                        timeout, false, errstr, errstr_size) < 0)
+        if (kafka_conf_default(p->producer_conf, opts->cfg,
+                               "transaction.timeout.ms", timeout, KAFKA_DEFAULT,
+                               errstr, errstr_size) < 0)
                 goto fail;
         /* Right after a commit the coordinator is still writing its
          * markers and answers the next transaction's first request with
          * CONCURRENT_TRANSACTIONS: retried after retry.backoff.ms, whose
          * default (100 ms) would cap a busy instance at a few commits per
          * second (the Java client uses 20 ms for this case). */
-        if (set_default(opts->cfg, p->producer_conf, "KAFKA_RETRY_BACKOFF_MS",
-                        "retry.backoff.ms", "20", false, errstr,
-                        errstr_size) < 0)
+        if (kafka_conf_default(p->producer_conf, opts->cfg, "retry.backoff.ms",
+                               "20", KAFKA_DEFAULT, errstr, errstr_size) < 0)
                 goto fail;
         rd_kafka_conf_set_error_cb(p->producer_conf, error_cb);
         rd_kafka_conf_set_opaque(p->producer_conf, p);
@@ -278,27 +235,15 @@ struct processor *processor_new(const struct processor_options *opts,
                                errstr_size);
         if (!cconf)
                 goto fail;
-        strategy = user_property(opts->cfg, "partition.assignment.strategy");
-        if (strategy && strstr(strategy, "cooperative")) {
-                /* librdkafka 2.0.2 aborts when a cooperative-sticky
-                 * consumer closes before its first assignment, and the
-                 * rebalance callback below is written for eager ones. */
-                snprintf(errstr, errstr_size,
-                         "KAFKA_PARTITION_ASSIGNMENT_STRATEGY: use 'range' "
-                         "or 'roundrobin', not '%s'", strategy);
-                goto fail;
-        }
-        if (set_default(opts->cfg, cconf, "KAFKA_PARTITION_ASSIGNMENT_STRATEGY",
-                        "partition.assignment.strategy", "range", false,
-                        errstr, errstr_size) < 0 ||
-            /* Offsets are committed by the producer's transactions only. */
-            set_default(opts->cfg, cconf, "KAFKA_ENABLE_AUTO_COMMIT",
-                        "enable.auto.commit", "false", true, errstr,
-                        errstr_size) < 0 ||
+        /* kafka_conf_new() has refused a cooperative assignor: the
+         * rebalance callback below is written for eager ones. */
+        if (/* Offsets are committed by the producer's transactions only. */
+            kafka_conf_default(cconf, opts->cfg, "enable.auto.commit", "false",
+                               KAFKA_REQUIRED, errstr, errstr_size) < 0 ||
             /* Never read orders that a producer may still abort. */
-            set_default(opts->cfg, cconf, "KAFKA_ISOLATION_LEVEL",
-                        "isolation.level", "read_committed", true, errstr,
-                        errstr_size) < 0)
+            kafka_conf_default(cconf, opts->cfg, "isolation.level",
+                               "read_committed", KAFKA_REQUIRED, errstr,
+                               errstr_size) < 0)
                 goto fail;
         rd_kafka_conf_set_error_cb(cconf, error_cb);
         rd_kafka_conf_set_rebalance_cb(cconf, rebalance_cb);

@@ -202,6 +202,92 @@ static void conf_new_names_the_variable(void **state)
                                    sizeof(errstr)));
 }
 
+/* A default fills what the user left unset; the user's value stands, unless
+ * the default is required, when a different one is refused by name. */
+static void conf_default_user_wins_unless_required(void **state)
+{
+        struct kafka_property user[] = {
+                {.name = "linger.ms", .value = "7", .env = "KAFKA_LINGER_MS"},
+                {.name = "acks", .value = "1", .env = "KAFKA_ACKS"},
+        };
+        struct config cfg = config_for("localhost:9092");
+        rd_kafka_conf_t *conf;
+        char errstr[512] = "";
+
+        cfg.kafka_props = user;
+        cfg.kafka_props_count = 2;
+        assert_string_equal(kafka_user_property(&cfg, "acks"), "1");
+        assert_null(kafka_user_property(&cfg, "retry.backoff.ms"));
+        conf = kafka_conf_new(&cfg, KAFKA_ROLE_PRODUCER, errstr,
+                              sizeof(errstr));
+        assert_non_null(conf);
+
+        assert_int_equal(kafka_conf_default(conf, &cfg, "retry.backoff.ms",
+                                            "20", KAFKA_REQUIRED, errstr,
+                                            sizeof(errstr)),
+                         0);
+        assert_conf(conf, "retry.backoff.ms", "20");
+        assert_int_equal(kafka_conf_default(conf, &cfg, "linger.ms", "2",
+                                            KAFKA_DEFAULT, errstr,
+                                            sizeof(errstr)),
+                         0);
+        assert_conf(conf, "linger.ms", "7");
+        assert_int_equal(kafka_conf_default(conf, &cfg, "acks", "1",
+                                            KAFKA_REQUIRED, errstr,
+                                            sizeof(errstr)),
+                         0);
+        assert_int_equal(kafka_conf_default(conf, &cfg, "acks", "all",
+                                            KAFKA_REQUIRED, errstr,
+                                            sizeof(errstr)),
+                         -1);
+        assert_non_null(strstr(errstr, "KAFKA_ACKS: must be 'all'"));
+        assert_int_equal(kafka_conf_default(conf, &cfg, "no.such.property",
+                                            "1", KAFKA_DEFAULT, errstr,
+                                            sizeof(errstr)),
+                         -1);
+        assert_non_null(strstr(errstr, "no.such.property"));
+        rd_kafka_conf_destroy(conf);
+}
+
+/* Consumers get the eager "range" assignor; a cooperative one, which
+ * librdkafka 2.0.2 aborts on when closed before its first assignment, is
+ * refused by name, and "roundrobin" is the user's to choose. */
+static void conf_new_consumer_assignor(void **state)
+{
+        struct kafka_property coop[] = {
+                {.name = "partition.assignment.strategy",
+                 .value = "cooperative-sticky",
+                 .env = "KAFKA_PARTITION_ASSIGNMENT_STRATEGY"},
+        };
+        struct kafka_property rr[] = {
+                {.name = "partition.assignment.strategy",
+                 .value = "roundrobin",
+                 .env = "KAFKA_PARTITION_ASSIGNMENT_STRATEGY"},
+        };
+        struct config cfg = config_for("localhost:9092");
+        rd_kafka_conf_t *conf;
+        char errstr[512] = "";
+
+        conf = kafka_conf_new(&cfg, KAFKA_ROLE_CONSUMER, errstr,
+                              sizeof(errstr));
+        assert_non_null(conf);
+        assert_conf(conf, "partition.assignment.strategy", "range");
+        rd_kafka_conf_destroy(conf);
+
+        cfg.kafka_props = coop;
+        cfg.kafka_props_count = 1;
+        assert_null(kafka_conf_new(&cfg, KAFKA_ROLE_CONSUMER, errstr,
+                                   sizeof(errstr)));
+        assert_non_null(strstr(errstr, "KAFKA_PARTITION_ASSIGNMENT_STRATEGY"));
+
+        cfg.kafka_props = rr;
+        conf = kafka_conf_new(&cfg, KAFKA_ROLE_CONSUMER, errstr,
+                              sizeof(errstr));
+        assert_non_null(conf);
+        assert_conf(conf, "partition.assignment.strategy", "roundrobin");
+        rd_kafka_conf_destroy(conf);
+}
+
 /* The contents of 'fd' (a regular file) as a new string. */
 static char *file_contents(int fd)
 {
@@ -436,6 +522,8 @@ int main(void)
                 cmocka_unit_test(conf_new_producer),
                 cmocka_unit_test(conf_new_consumer),
                 cmocka_unit_test(conf_new_names_the_variable),
+                cmocka_unit_test(conf_default_user_wins_unless_required),
+                cmocka_unit_test(conf_new_consumer_assignor),
                 cmocka_unit_test(conf_new_routes_librdkafka_logs),
                 cmocka_unit_test(topics_ensure_skips_existing),
                 cmocka_unit_test(topics_ensure_failure_is_bounded),

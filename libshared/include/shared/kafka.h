@@ -17,12 +17,31 @@ enum kafka_client_role {
 
 /* A new librdkafka configuration with bootstrap.servers, client.id
  * (the service name) and every KAFKA_* property of 'cfg', and librdkafka's
- * log lines routed to log.h. For consumers also group.id and
- * auto.offset.reset. Returns it (the caller owns it until it is handed to
+ * log lines routed to log.h. For consumers also group.id,
+ * auto.offset.reset and the "range" assignor (a cooperative one is refused:
+ * see kafka.c). Returns it (the caller owns it until it is handed to
  * rd_kafka_new()), or NULL with errstr naming the variable at fault. */
 rd_kafka_conf_t *kafka_conf_new(const struct config *cfg,
                                 enum kafka_client_role role,
                                 char *errstr, size_t errstr_size);
+
+/* The value a KAFKA_* variable gave librdkafka property 'name', or NULL.
+ * Borrowed from 'cfg'. */
+const char *kafka_user_property(const struct config *cfg, const char *name);
+
+enum kafka_default_mode {
+        KAFKA_DEFAULT,  /* the user's KAFKA_* value, when given, wins */
+        KAFKA_REQUIRED, /* a different user value is a configuration error */
+};
+
+/* Set property 'name' of 'conf' (made by kafka_conf_new() from 'cfg') to
+ * 'value', unless the user chose it through KAFKA_*: then, with
+ * KAFKA_REQUIRED, a value other than 'value' is refused. Returns 0, or -1
+ * with errstr naming the variable at fault. */
+int kafka_conf_default(rd_kafka_conf_t *conf, const struct config *cfg,
+                       const char *name, const char *value,
+                       enum kafka_default_mode mode, char *errstr,
+                       size_t errstr_size);
 
 /* Create each of 'topics' that does not exist yet with 'partitions' and
  * 'replication_factor'; one that exists already is fine, and so is one that
