@@ -16,7 +16,8 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$src/build/release}
 bin=$build/notification_service/notification_service
 work=$(mktemp -d /tmp/bench-notification.XXXXXX)
-svc_pid= broker_state=
+svc_pid=''
+broker_state=''
 
 cleanup() {
         [ -n "$svc_pid" ] && kill "$svc_pid" 2>/dev/null && wait "$svc_pid" 2>/dev/null

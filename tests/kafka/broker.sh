@@ -28,6 +28,19 @@ is_running() {
         kill -0 "$pid" 2>/dev/null
 }
 
+# A random KRaft cluster id: 16 bytes in URL-safe base64. One that starts
+# with '-' would be read as an option, so (as Kafka's Uuid.randomUuid does)
+# draw again.
+cluster_id() {
+        python3 -c '
+import base64, uuid
+while True:
+    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not s.startswith("-"):
+        print(s)
+        break'
+}
+
 answers_metadata() {
         kcat -b "$(cat "$1/bootstrap")" -L -m 2 >/dev/null 2>&1
 }
@@ -86,7 +99,7 @@ cmd_start() {
         if [ ! -f "$state/data/meta.properties" ]; then
                 java -cp "$dist/libs/*" -Dkafka.logs.dir="$state" \
                         -Dlog4j.configuration="file:$here/log4j.properties" \
-                        kafka.tools.StorageTool format -t "$(python3 -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+                        kafka.tools.StorageTool format -t "$(cluster_id)" \
                         -c "$state/server.properties" >>"$state/server.log" 2>&1 ||
                         die "formatting $state/data failed; see $state/server.log"
         fi
