@@ -446,7 +446,8 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         }
         hdrs = NULL; /* now owned by the message */
 
-        wait_deadline(&deadline, pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
+        wait_deadline(&deadline,
+                      pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
         pthread_mutex_lock(&d->lock);
         while (!d->done)
                 if (pthread_cond_timedwait(&d->cond, &d->lock, &deadline) ==
