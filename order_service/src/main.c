@@ -27,6 +27,10 @@ static const char usage[] =
         "  DELIVERY_TIMEOUT_MS   give up on a delivery, answer 504 (10000)\n"
         "  KAFKA_LINGER_MS       producer batching delay (2)\n";
 
+/* At shutdown, how long past the longest wait of a request for its
+ * delivery report the drain waits for the last replies to go out. */
+#define DRAIN_MARGIN_MS 2000
+
 /* order_service's own settings, on top of struct config. */
 struct order_settings {
         int http_threads;
@@ -195,11 +199,19 @@ int main(int argc, char **argv)
         log_info("shutting down: finishing requests in flight");
         r = 0;
 out:
-        /* New orders get 503 from here; mg_stop() then waits for the
-         * requests still publishing, whose waits end at the latest with
-         * the delivery timeout. Only then is the producer flushed. */
+        /* New orders get 503 shutting_down from here, and every reply
+         * closes its connection. The drain refuses new connections and
+         * waits until each request taken is answered: those waiting for
+         * their delivery report get their 202 or 504 before the producer
+         * is flushed and destroyed. Only then mg_stop(), which once begun
+         * sends nothing (a reply written after it is lost) and closes what
+         * is still open without an answer. */
         if (api)
                 api_stop_accepting(api);
+        if (srv && http_server_drain(srv, settings.delivery_timeout_ms +
+                                                  PUBLISHER_REPORT_MARGIN_MS +
+                                                  DRAIN_MARGIN_MS) == 0)
+                log_info("every request in flight answered");
         http_server_stop(srv);
         publisher_destroy(pub, settings.delivery_timeout_ms);
         api_destroy(api);

@@ -17,10 +17,6 @@
 #include "shared/util.h"
 
 #define POLL_INTERVAL_MS 100
-/* librdkafka scans for timed-out messages about once a second, so a
- * report can come a little after message.timeout.ms; past this margin
- * the request stops waiting and answers 504 itself. */
-#define REPORT_MARGIN_MS 5000
 /* How long a replaced producer gets to hand back its purged messages. */
 #define RETIRE_TIMEOUT_MS 3000
 #define RECREATE_BACKOFF_MS 1000
@@ -450,7 +446,8 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         }
         hdrs = NULL; /* now owned by the message */
 
-        wait_deadline(&deadline, pub->delivery_timeout_ms + REPORT_MARGIN_MS);
+        wait_deadline(&deadline,
+                      pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
         pthread_mutex_lock(&d->lock);
         while (!d->done)
                 if (pthread_cond_timedwait(&d->cond, &d->lock, &deadline) ==
@@ -468,7 +465,7 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
                 res->status = PUBLISH_TIMED_OUT;
                 snprintf(res->error, sizeof(res->error),
                          "no delivery report within %d ms",
-                         pub->delivery_timeout_ms + REPORT_MARGIN_MS);
+                         pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
         }
         pthread_mutex_unlock(&d->lock);
         delivery_release(d);

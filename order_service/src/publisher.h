@@ -18,6 +18,12 @@
 
 struct metric_counter;
 
+/* librdkafka scans for timed-out messages about once a second, so a report
+ * can come a little after message.timeout.ms; past this margin a request
+ * stops waiting and answers 504 itself. So publisher_publish() returns
+ * within delivery_timeout_ms + this. */
+#define PUBLISHER_REPORT_MARGIN_MS 5000
+
 enum publish_status {
         PUBLISH_OK,          /* acknowledged by the broker: 202 */
         PUBLISH_UNAVAILABLE, /* not written: broker unreachable, producer

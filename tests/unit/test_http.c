@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -527,6 +529,149 @@ static void request_hook_and_no_cors(void **state)
         assert_int_equal(atomic_load(&log.last_status), 405);
 }
 
+/* GET /slow: waits (bounded) until the test releases it, then 202. */
+struct slow {
+        atomic_bool entered;
+        atomic_bool release;
+};
+
+static int slow_handler(struct mg_connection *conn, void *arg)
+{
+        struct slow *slow = arg;
+        int64_t deadline = time_monotonic_ms() + 4 * IO_TIMEOUT_MS;
+
+        atomic_store(&slow->entered, true);
+        while (!atomic_load(&slow->release) && time_monotonic_ms() < deadline)
+                nanosleep(&(struct timespec){.tv_nsec = 5000000L}, NULL);
+        return http_reply_json(conn, 202, "{}", 2, NULL);
+}
+
+struct drain_run {
+        struct http_server *srv;
+        atomic_bool done;
+        int ret;
+};
+
+static void *drain_main(void *arg)
+{
+        struct drain_run *run = arg;
+
+        run->ret = http_server_drain(run->srv, 4 * IO_TIMEOUT_MS);
+        atomic_store(&run->done, true);
+        return NULL;
+}
+
+/* Poll until 'flag' is set, at most IO_TIMEOUT_MS. */
+static bool wait_flag(atomic_bool *flag)
+{
+        int64_t deadline = time_monotonic_ms() + IO_TIMEOUT_MS;
+
+        while (!atomic_load(flag) && time_monotonic_ms() < deadline)
+                nanosleep(&(struct timespec){.tv_nsec = 5000000L}, NULL);
+        return atomic_load(flag);
+}
+
+/* True when the peer has closed 'fd' (EOF within IO_TIMEOUT_MS). */
+static bool client_sees_eof(int fd)
+{
+        char c;
+
+        return client_read_byte(fd, &c) == 0;
+}
+
+/* http_server_drain(): a request in its handler is answered (with
+ * "Connection: close") before the drain ends, so is a request sent on an
+ * open keep-alive connection after it began; an idle keep-alive connection
+ * is closed; a new connection is not established while draining, and is
+ * refused, with nothing sent, once the server has stopped. */
+static void drain_answers_every_request_taken(void **state)
+{
+        static const char keep_alive_get[] =
+                "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        struct http_server_options opts = {
+                .service_name = "test_service",
+                .num_threads = 4,
+                .request_timeout_ms = 5000,
+        };
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+        struct slow slow;
+        struct drain_run run = {0};
+        char errstr[256] = "", req[128];
+        struct response r;
+        struct pollfd pfd;
+        pthread_t thread;
+        int in_flight, idle, open_conn, late, err = 0;
+        socklen_t err_len = sizeof(err);
+
+        atomic_init(&slow.entered, false);
+        atomic_init(&slow.release, false);
+        atomic_init(&run.done, false);
+        run.srv = http_server_start(&opts, errstr, sizeof(errstr));
+        assert_non_null(run.srv);
+        http_server_route(run.srv, "/slow", slow_handler, &slow);
+
+        /* One request in its handler, one idle keep-alive connection, one
+         * open connection that has not sent its request yet. */
+        in_flight = client_connect(http_server_port(run.srv));
+        snprintf(req, sizeof(req), keep_alive_get, "/slow");
+        client_send(in_flight, req);
+        assert_true(wait_flag(&slow.entered));
+        idle = client_connect(http_server_port(run.srv));
+        snprintf(req, sizeof(req), keep_alive_get, "/healthz");
+        client_send(idle, req);
+        client_read_response(idle, &r);
+        assert_header(&r, "Connection", "keep-alive");
+        response_release(&r);
+        open_conn = client_connect(http_server_port(run.srv));
+
+        assert_int_equal(pthread_create(&thread, NULL, drain_main, &run), 0);
+
+        /* A new connection is not established while draining. */
+        late = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(late >= 0);
+        sa.sin_port = htons((uint16_t)http_server_port(run.srv));
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        nanosleep(&(struct timespec){.tv_nsec = 50000000L}, NULL);
+        assert_int_equal(connect(late, (struct sockaddr *)&sa, sizeof(sa)), -1);
+        assert_int_equal(errno, EINPROGRESS);
+        pfd = (struct pollfd){.fd = late, .events = POLLOUT};
+        assert_int_equal(poll(&pfd, 1, 300), 0);
+
+        /* A request on a connection already open is answered, and the
+         * connection closed. */
+        client_send(open_conn, req);
+        client_read_response(open_conn, &r);
+        assert_int_equal(r.status, 200);
+        assert_header(&r, "Connection", "close");
+        response_release(&r);
+        assert_true(client_sees_eof(open_conn));
+        /* The idle keep-alive connection is closed. */
+        assert_true(client_sees_eof(idle));
+
+        /* The drain waits for the handler, whose answer goes out. */
+        assert_false(atomic_load(&run.done));
+        atomic_store(&slow.release, true);
+        client_read_response(in_flight, &r);
+        assert_int_equal(r.status, 202);
+        assert_header(&r, "Connection", "close");
+        response_release(&r);
+        assert_true(client_sees_eof(in_flight));
+        assert_int_equal(pthread_join(thread, NULL), 0);
+        assert_int_equal(run.ret, 0);
+
+        /* Once stopped, the connection attempt is refused. */
+        http_server_stop(run.srv);
+        pfd = (struct pollfd){.fd = late, .events = POLLOUT};
+        assert_int_equal(poll(&pfd, 1, IO_TIMEOUT_MS), 1);
+        assert_int_equal(getsockopt(late, SOL_SOCKET, SO_ERROR, &err,
+                                    &err_len), 0);
+        assert_int_equal(err, ECONNREFUSED);
+        close(late);
+        close(open_conn);
+        close(idle);
+        close(in_flight);
+}
+
 static void status_texts(void **state)
 {
         assert_string_equal(http_status_text(202), "Accepted");
@@ -550,6 +695,7 @@ int main(void)
                 cmocka_unit_test(status_texts),
                 cmocka_unit_test(request_hook_and_no_cors),
                 cmocka_unit_test(connection_close_is_kept),
+                cmocka_unit_test(drain_answers_every_request_taken),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -54,8 +54,24 @@ struct http_server *http_server_start(const struct http_server_options *opts,
 void http_server_route(struct http_server *srv, const char *uri,
                        mg_request_handler handler, void *arg);
 
-/* Stop accepting and wait for the workers. No operation if NULL. */
+/* Stop accepting and wait for the workers. No operation if NULL.
+ *
+ * Civetweb's mg_stop() sends nothing once it has begun: a handler still
+ * running writes its reply into the void, and a request read on an idle
+ * keep-alive connection, or waiting in the listen backlog, ends in a
+ * close without an answer. Call http_server_drain() first. */
 void http_server_stop(struct http_server *srv);
+
+/* Drain the server before http_server_stop(), on the thread that will stop
+ * it: from now on connections are no longer established (their SYNs are
+ * dropped, so a client's connect ends refused once the server is stopped,
+ * before it could send a request), every reply carries "Connection: close",
+ * and the call waits up to 'timeout_ms' until every connection already
+ * accepted or queued has been answered and closed (an idle keep-alive one
+ * closes after civetweb's keep_alive_timeout_ms). Returns 0 when none is
+ * left, or -1 when some still were at the deadline (their clients may get
+ * no answer) or new connections could not be refused. */
+int http_server_drain(struct http_server *srv, int timeout_ms);
 
 /* The port bound (useful when opts->port was 0 in tests). */
 int http_server_port(const struct http_server *srv);
