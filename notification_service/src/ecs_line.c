@@ -6,6 +6,7 @@
 
 #include "ecs_line.h"
 #include "shared/log.h"
+#include "shared/util.h"
 
 void ecs_event_id(char *buf, size_t size, const char *topic, int32_t partition,
                   int64_t offset)
@@ -58,21 +59,6 @@ bool ecs_trace_id(const char *tp, char *out, size_t out_size)
         return true;
 }
 
-/* 'ms' since the epoch as RFC 3339 UTC with milliseconds. */
-static void format_ms(char *buf, size_t size, int64_t ms)
-{
-        time_t secs = (time_t)(ms / 1000);
-        struct tm tm;
-
-        if (ms < 0 || !gmtime_r(&secs, &tm)) {
-                snprintf(buf, size, "1970-01-01T00:00:00.000Z");
-                return;
-        }
-        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 /* The fields every line has, after @timestamp and log.level. */
 static void put_common(struct jsonw *w, const char *service_name,
                        const struct ecs_source *src, const char *event_id)
@@ -86,7 +72,7 @@ static void put_common(struct jsonw *w, const char *service_name,
         if (src->timestamp_ms >= 0) {
                 char created[ORDER_TIME_SIZE];
 
-                format_ms(created, sizeof(created), src->timestamp_ms);
+                time_format_rfc3339(src->timestamp_ms, created, sizeof(created));
                 jsonw_key_str(w, "event.created", created);
         }
         if (ecs_trace_id(src->traceparent, trace_id, sizeof(trace_id)))
@@ -151,7 +137,7 @@ int ecs_line_format_invalid(struct jsonw *w, const char *service_name,
                      src->offset);
         /* The record's own time, not ours: a line written again after a
          * crash stays the same line. */
-        format_ms(ts, sizeof(ts), src->timestamp_ms);
+        time_format_rfc3339(src->timestamp_ms, ts, sizeof(ts));
         snprintf(message, sizeof(message),
                  "record %s is not a valid status", event_id);
 
