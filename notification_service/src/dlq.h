@@ -23,6 +23,12 @@ struct metric_counter;
  * dlq_poll()/dlq_flush(); it owns 'opaque' from then on. */
 typedef void (*dlq_acked_fn)(void *arg, void *opaque);
 
+/* Check that the DLQ producer can be configured from 'cfg' (no KAFKA_*
+ * variable weakens it), without starting one. Returns 0, or -1 with errstr
+ * naming the variable at fault. */
+int dlq_check_config(const struct config *cfg, char *errstr,
+                     size_t errstr_size);
+
 /* A producer for 'topic' configured from 'cfg' (borrowed: it must outlive
  * the dlq). 'records' and 'errors' count acknowledged and failed
  * deliveries (may be NULL). Returns it, or NULL with errstr. */

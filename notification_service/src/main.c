@@ -43,6 +43,12 @@ int main(int argc, char **argv)
                 config_release(&cfg);
                 return CONFIG_EXIT_BAD;
         }
+        if (notifier_check_config(&cfg, errstr, sizeof(errstr)) == -1) {
+                notification_settings_release(&settings);
+                fprintf(stderr, "%s: %s\n", defaults.service_name, errstr);
+                config_release(&cfg);
+                return CONFIG_EXIT_BAD;
+        }
         if (log_init(defaults.service_name, cfg.log_level, STDERR_FILENO,
                      errstr, sizeof(errstr)) == -1) {
                 fprintf(stderr, "%s: %s\n", defaults.service_name, errstr);

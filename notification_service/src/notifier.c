@@ -324,12 +324,13 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, NULL);
 }
 
-static rd_kafka_t *consumer_new(struct notifier *n, char *errstr,
-                                size_t errstr_size)
+/* The consumer's configuration: 'cfg' with the settings the delivery
+ * guarantee rests on. Returns a new conf (the caller owns it), or NULL
+ * with errstr naming the variable at fault. */
+static rd_kafka_conf_t *consumer_conf_new(const struct config *cfg,
+                                          char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *conf;
-        rd_kafka_t *rk;
-        char rderr[256];
         /* These make the delivery guarantee, so a KAFKA_* variable that
          * contradicts one stops the start. Offsets are committed
          * explicitly (commit_finished), never automatically, so what is
@@ -341,17 +342,41 @@ static rd_kafka_t *consumer_new(struct notifier *n, char *errstr,
                 {"enable.partition.eof", "false"},
         };
 
-        conf = kafka_conf_new(n->cfg, KAFKA_ROLE_CONSUMER, errstr, errstr_size);
+        conf = kafka_conf_new(cfg, KAFKA_ROLE_CONSUMER, errstr, errstr_size);
         if (!conf)
                 return NULL;
         for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-                if (kafka_conf_default(conf, n->cfg, props[i][0], props[i][1],
+                if (kafka_conf_default(conf, cfg, props[i][0], props[i][1],
                                        KAFKA_REQUIRED, errstr,
                                        errstr_size) < 0) {
                         rd_kafka_conf_destroy(conf);
                         return NULL;
                 }
         }
+        return conf;
+}
+
+int notifier_check_config(const struct config *cfg, char *errstr,
+                          size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = consumer_conf_new(cfg, errstr, errstr_size);
+
+        if (!conf)
+                return -1;
+        rd_kafka_conf_destroy(conf);
+        return dlq_check_config(cfg, errstr, errstr_size);
+}
+
+static rd_kafka_t *consumer_new(struct notifier *n, char *errstr,
+                                size_t errstr_size)
+{
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk;
+        char rderr[256];
+
+        conf = consumer_conf_new(n->cfg, errstr, errstr_size);
+        if (!conf)
+                return NULL;
         rd_kafka_conf_set_rebalance_cb(conf, rebalance);
         rd_kafka_conf_set_offset_commit_cb(conf, commit_done);
         rd_kafka_conf_set_opaque(conf, n);

@@ -20,6 +20,12 @@
 struct metrics;
 struct notifier;
 
+/* Check that the consumer and the DLQ producer can be configured from
+ * 'cfg' without starting them: for main() to stop a bad start before any
+ * thread runs. Returns 0, or -1 with errstr naming the variable at fault. */
+int notifier_check_config(const struct config *cfg, char *errstr,
+                          size_t errstr_size);
+
 /* Create the clients, the topics when missing, the outputs and the webhook
  * workers. 'cfg', 'settings' and 'metrics' are borrowed and must outlive
  * the notifier. Returns it, or NULL with errstr. */

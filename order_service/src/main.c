@@ -93,7 +93,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: %s\n", defaults.service_name, errstr);
                 return CONFIG_EXIT_BAD;
         }
-        if (settings_load(&settings, errstr, sizeof(errstr)) == -1) {
+        if (settings_load(&settings, errstr, sizeof(errstr)) == -1 ||
+            publisher_check_config(&cfg, settings.delivery_timeout_ms,
+                                   settings.linger_ms, errstr,
+                                   sizeof(errstr)) == -1) {
                 fprintf(stderr, "%s: %s\n", defaults.service_name, errstr);
                 config_release(&cfg);
                 return CONFIG_EXIT_BAD;

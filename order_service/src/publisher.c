@@ -167,37 +167,6 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
         log_write(LOG_LEVEL_DEBUG, "producer error", fields, 2);
 }
 
-/* True when the user gave librdkafka property 'name' through KAFKA_*. */
-static bool has_property(const struct config *cfg, const char *name)
-{
-        for (size_t i = 0; i < cfg->kafka_props_count; i++)
-                if (strcmp(cfg->kafka_props[i].name, name) == 0)
-                        return true;
-        return false;
-}
-
-static int set(rd_kafka_conf_t *conf, const char *name, const char *value,
-               char *errstr, size_t errstr_size)
-{
-        char rderr[256];
-
-        if (rd_kafka_conf_set(conf, name, value, rderr, sizeof(rderr)) ==
-            RD_KAFKA_CONF_OK)
-                return 0;
-        snprintf(errstr, errstr_size, "producer property %s: %s", name, rderr);
-        return -1;
-}
-
-/* Set 'name' unless the user chose it through KAFKA_*. */
-static int set_default(const struct config *cfg, rd_kafka_conf_t *conf,
-                       const char *name, const char *value, char *errstr,
-                       size_t errstr_size)
-{
-        if (has_property(cfg, name))
-                return 0;
-        return set(conf, name, value, errstr, errstr_size);
-}
-
 static void producer_destroy(struct producer *p)
 {
         if (!p)
@@ -209,36 +178,73 @@ static void producer_destroy(struct producer *p)
         free(p);
 }
 
+/* The producer's configuration: 'cfg' with the contract's guarantees and
+ * our latency defaults. Returns a new conf (the caller owns it), or NULL
+ * with errstr naming the variable at fault. */
+static rd_kafka_conf_t *producer_conf_new(const struct config *cfg,
+                                          int delivery_timeout_ms,
+                                          int linger_ms, char *errstr,
+                                          size_t errstr_size)
+{
+        rd_kafka_conf_t *conf;
+        char num[32];
+
+        conf = kafka_conf_new(cfg, KAFKA_ROLE_PRODUCER, errstr, errstr_size);
+        if (!conf)
+                return NULL;
+        /* The contract: acks=all and idempotence; a KAFKA_* variable that
+         * says otherwise stops the start. DELIVERY_TIMEOUT_MS is the
+         * delivery timeout. */
+        snprintf(num, sizeof(num), "%d", delivery_timeout_ms);
+        if (kafka_conf_default(conf, cfg, "enable.idempotence", "true",
+                               KAFKA_REQUIRED, errstr, errstr_size) ||
+            kafka_conf_default(conf, cfg, "acks", "all", KAFKA_REQUIRED,
+                               errstr, errstr_size) ||
+            kafka_conf_default(conf, cfg, "message.timeout.ms", num,
+                               KAFKA_REQUIRED, errstr, errstr_size))
+                goto fail;
+        snprintf(num, sizeof(num), "%d", linger_ms);
+        /* Small batches: a request waits for its batch, so linger is
+         * latency. Nagle would add up to 40 ms more; a broker that comes
+         * back should be found within a second, not librdkafka's 10 s. */
+        if (!kafka_user_property(cfg, "queue.buffering.max.ms") &&
+            kafka_conf_default(conf, cfg, "linger.ms", num, KAFKA_DEFAULT,
+                               errstr, errstr_size))
+                goto fail;
+        if (kafka_conf_default(conf, cfg, "socket.nagle.disable", "true",
+                               KAFKA_DEFAULT, errstr, errstr_size) ||
+            kafka_conf_default(conf, cfg, "reconnect.backoff.max.ms", "1000",
+                               KAFKA_DEFAULT, errstr, errstr_size))
+                goto fail;
+        return conf;
+fail:
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+}
+
+int publisher_check_config(const struct config *cfg, int delivery_timeout_ms,
+                           int linger_ms, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = producer_conf_new(cfg, delivery_timeout_ms,
+                                                  linger_ms, errstr,
+                                                  errstr_size);
+
+        if (!conf)
+                return -1;
+        rd_kafka_conf_destroy(conf);
+        return 0;
+}
+
 static struct producer *producer_new(struct publisher *pub, char *errstr,
                                      size_t errstr_size)
 {
         struct producer *p = NULL;
         rd_kafka_conf_t *conf;
-        char num[32];
 
-        conf = kafka_conf_new(pub->cfg, KAFKA_ROLE_PRODUCER, errstr,
-                              errstr_size);
+        conf = producer_conf_new(pub->cfg, pub->delivery_timeout_ms,
+                                 pub->linger_ms, errstr, errstr_size);
         if (!conf)
                 return NULL;
-        /* The contract: acks=all and idempotence, whatever KAFKA_* says. */
-        if (set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
-            set(conf, "acks", "all", errstr, errstr_size))
-                goto fail;
-        snprintf(num, sizeof(num), "%d", pub->delivery_timeout_ms);
-        if (set(conf, "message.timeout.ms", num, errstr, errstr_size))
-                goto fail;
-        snprintf(num, sizeof(num), "%d", pub->linger_ms);
-        /* Small batches: a request waits for its batch, so linger is
-         * latency. Nagle would add up to 40 ms more; a broker that comes
-         * back should be found within a second, not librdkafka's 10 s. */
-        if (!has_property(pub->cfg, "queue.buffering.max.ms") &&
-            set_default(pub->cfg, conf, "linger.ms", num, errstr, errstr_size))
-                goto fail;
-        if (set_default(pub->cfg, conf, "socket.nagle.disable", "true",
-                        errstr, errstr_size) ||
-            set_default(pub->cfg, conf, "reconnect.backoff.max.ms", "1000",
-                        errstr, errstr_size))
-                goto fail;
         rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
         rd_kafka_conf_set_error_cb(conf, error_cb);
         rd_kafka_conf_set_opaque(conf, pub);

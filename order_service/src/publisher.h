@@ -54,6 +54,13 @@ struct publisher_options {
 
 struct publisher;
 
+/* Check that a producer can be configured from 'cfg' with these
+ * settings (no KAFKA_* variable contradicts the contract), without
+ * starting one: for main() to stop a bad start before any thread runs.
+ * Returns 0, or -1 with errstr naming the variable at fault. */
+int publisher_check_config(const struct config *cfg, int delivery_timeout_ms,
+                           int linger_ms, char *errstr, size_t errstr_size);
+
 /* Create the producer and start its poll thread. 'cfg' is borrowed and
  * must outlive the publisher. No broker is needed to start. Returns the
  * publisher, or NULL with errstr. */

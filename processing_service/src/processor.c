@@ -212,6 +212,11 @@ struct processor *processor_new(const struct processor_options *opts,
                 goto fail;
         if (kafka_conf_default(p->producer_conf, opts->cfg,
                                "transactional.id", p->transactional_id,
+                               KAFKA_REQUIRED, errstr, errstr_size) < 0 ||
+            kafka_conf_default(p->producer_conf, opts->cfg,
+                               "enable.idempotence", "true", KAFKA_REQUIRED,
+                               errstr, errstr_size) < 0 ||
+            kafka_conf_default(p->producer_conf, opts->cfg, "acks", "all",
                                KAFKA_REQUIRED, errstr, errstr_size) < 0)
                 goto fail;
         /* An instance that dies with a transaction open blocks the

@@ -41,6 +41,9 @@ check "HTTP_PORT=70000" 2 "HTTP_PORT" -- run_env HTTP_PORT=70000 "$bin"
 check "HTTP_PORT=80x" 2 "HTTP_PORT" -- run_env HTTP_PORT=80x "$bin"
 check "TOPIC_PARTITIONS=0" 2 "TOPIC_PARTITIONS" -- run_env TOPIC_PARTITIONS=0 "$bin"
 check "KAFKA_NO_SUCH_PROPERTY=1" 2 "KAFKA_NO_SUCH_PROPERTY" -- run_env KAFKA_NO_SUCH_PROPERTY=1 "$bin"
+# Every service produces with acks=all (orders, statuses, dead letters):
+# a KAFKA_* variable cannot weaken that.
+check "KAFKA_ACKS=1" 2 "KAFKA_ACKS" -- run_env KAFKA_ACKS=1 "$bin"
 printf 'LOG_LEVEL=shouting\n' >.env
 check ".env LOG_LEVEL=shouting" 2 "LOG_LEVEL" -- run_env "$bin"
 exit $fail

@@ -138,6 +138,9 @@ def test_metrics_show_requests_by_route_and_status(svc):
     ({"HTTP_THREADS": "2"}, "HTTP_THREADS"),
     ({"DELIVERY_TIMEOUT_MS": "5"}, "DELIVERY_TIMEOUT_MS"),
     ({"KAFKA_LINGER_MS": "20000", "DELIVERY_TIMEOUT_MS": "10000"}, "KAFKA_LINGER_MS"),
+    # The contract's delivery guarantee cannot be weakened through KAFKA_*.
+    ({"KAFKA_ACKS": "1"}, "KAFKA_ACKS"),
+    ({"KAFKA_ENABLE_IDEMPOTENCE": "false"}, "KAFKA_ENABLE_IDEMPOTENCE"),
 ])
 def test_bad_setting_stops_the_start_with_one_line_and_status_2(environ, variable):
     res = pipeline.run_service("order_service", environ=environ)
