@@ -31,8 +31,6 @@ static const char usage[] =
         "                    (default: KAFKA_GROUP_ID-hostname)\n"
         "  TXN_MAX_RECORDS   records per transaction (default 10000)\n"
         "  TXN_MAX_MS        longest a transaction stays open (default 100)\n"
-        "  TXN_IDLE_MS       commit once no record came for this long\n"
-        "                    (default 0: as soon as the backlog is read)\n"
         "See docs/processing_service.md.\n";
 
 /* The settings of this service beyond struct config. */
@@ -42,7 +40,6 @@ struct settings {
         char *transactional_id;
         long long txn_max_records;
         long long txn_max_ms;
-        long long txn_idle_ms;
 };
 
 static void settings_release(struct settings *s)
@@ -73,8 +70,6 @@ static int settings_load(struct settings *s, const struct config *cfg,
             config_get_int("TXN_MAX_RECORDS", 10000, 1, 100000,
                            &s->txn_max_records, errstr, errstr_size) < 0 ||
             config_get_int("TXN_MAX_MS", 100, 1, 600000, &s->txn_max_ms,
-                           errstr, errstr_size) < 0 ||
-            config_get_int("TXN_IDLE_MS", 0, 0, 600000, &s->txn_idle_ms,
                            errstr, errstr_size) < 0) {
                 settings_release(s);
                 return -1;
@@ -142,7 +137,6 @@ int main(int argc, char **argv)
                         .transactional_id = settings.transactional_id,
                         .txn_max_records = settings.txn_max_records,
                         .txn_max_ms = settings.txn_max_ms,
-                        .txn_idle_ms = settings.txn_idle_ms,
                         .metrics = metrics,
                 };
 

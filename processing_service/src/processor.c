@@ -3,9 +3,8 @@
  * examples/transactions.c, with one transactional producer per instance.
  *
  * A transaction is opened by the first record after the previous commit
- * and committed once it holds txn_max_records records, is txn_max_ms old,
- * or the consumer has had nothing more for txn_idle_ms, together with the
- * consumed offsets (send_offsets_to_transaction):
+ * and committed once it holds txn_max_records records or is txn_max_ms
+ * old, together with the consumed offsets (send_offsets_to_transaction):
  * the statuses and the progress on the orders topic become visible at
  * once or not at all.
  *
@@ -57,7 +56,6 @@ struct processor {
         char *dlq_topic;
         long long txn_max_records;
         int64_t txn_max_ms;
-        int64_t txn_idle_ms;
         bool offset_reset_latest; /* where a partition without offsets starts */
 
         rd_kafka_conf_t *producer_conf; /* template: duplicated per producer */
@@ -69,8 +67,6 @@ struct processor {
         /* The open transaction. */
         bool txn_open;
         int64_t txn_started_ms;
-        int64_t txn_last_record_ms; /* when the last record was added */
-        bool caught_up;             /* the last consumer poll had nothing */
         long long txn_records;
         rd_kafka_topic_partition_list_t *txn_offsets; /* next offset each */
         uint64_t txn_outcomes[OUTCOME_COUNT];
@@ -188,7 +184,6 @@ struct processor *processor_new(const struct processor_options *opts,
         p->rules = opts->rules;
         p->txn_max_records = opts->txn_max_records;
         p->txn_max_ms = opts->txn_max_ms;
-        p->txn_idle_ms = opts->txn_idle_ms;
         p->offset_reset_latest = opts->cfg->auto_offset_reset &&
                                  (!strcmp(opts->cfg->auto_offset_reset,
                                           "latest") ||
@@ -854,7 +849,6 @@ static void process_record(struct processor *p, const rd_kafka_message_t *msg)
         }
         p->txn_outcomes[outcome]++;
         p->txn_records++;
-        p->txn_last_record_ms = time_monotonic_ms();
         txn_track_offset(p, msg);
         metric_gauge_set(p->m_open_records, (double)p->txn_records);
 }
@@ -986,21 +980,11 @@ int processor_run(struct processor *p)
                 }
                 if (p->txn_open) {
                         int64_t left = p->txn_started_ms + p->txn_max_ms - now;
-                        /* Caught up (the consumer had nothing more, and no
-                         * record came for txn_idle_ms): commit now. Records that arrive during the commit make
-                         * the next transaction, so transactions grow with
-                         * the load (group commit), and a status waits for
-                         * txn_max_ms only behind a backlog. */
-                        int64_t idle_left =
-                                p->txn_last_record_ms + p->txn_idle_ms - now;
 
-                        if (p->txn_records >= p->txn_max_records ||
-                            left <= 0 || (p->caught_up && idle_left <= 0)) {
+                        if (p->txn_records >= p->txn_max_records || left <= 0) {
                                 txn_commit(p, true);
                                 continue;
                         }
-                        if (idle_left < left)
-                                left = idle_left > 0 ? idle_left : 0;
                         if (left < timeout)
                                 timeout = (int)left;
                 }
@@ -1016,7 +1000,6 @@ int processor_run(struct processor *p)
                 /* Serves the producer's error callback. */
                 rd_kafka_poll(p->producer, 0);
                 msg = rd_kafka_consumer_poll(p->consumer, timeout);
-                p->caught_up = !msg;
                 if (!msg)
                         continue;
                 if (msg->err) {

@@ -22,7 +22,6 @@ struct processor_options {
         const char *transactional_id; /* copied */
         long long txn_max_records;    /* commit after this many records */
         long long txn_max_ms;         /* ... or this long after the first */
-        long long txn_idle_ms;        /* ... or when nothing came for this long */
         struct metrics *metrics;      /* borrowed; NULL: no metrics */
 };
 

@@ -68,8 +68,7 @@ def test_sigterm_commits_the_open_transaction_and_exits_0(bootstrap, services):
     t = processing.Topics("term")
     # A transaction that would stay open for minutes: only SIGTERM ends it.
     svc = services("processing_service",
-                   t.environ(bootstrap, TXN_MAX_MS=120_000, TXN_IDLE_MS=120_000,
-                             TXN_MAX_RECORDS=100_000))
+                   t.environ(bootstrap, TXN_MAX_MS=120_000, TXN_MAX_RECORDS=100_000))
     wait_assigned(svc)
     ids = [f"t-{i}" for i in range(50)]
     pipeline.produce(bootstrap, t.orders, [processing.order_record(i) for i in ids])
@@ -83,19 +82,6 @@ def test_sigterm_commits_the_open_transaction_and_exits_0(bootstrap, services):
 
     assert svc.stop(signal.SIGTERM) == 0
     processing.assert_exactly_once(bootstrap, t.notifications, ids, timeout=60)
-
-
-def test_caught_up_commits_without_waiting_for_txn_max_ms(bootstrap, services):
-    t = processing.Topics("idle")
-    # TXN_MAX_MS alone would hold these statuses for two minutes; with the
-    # default TXN_IDLE_MS=0 the transaction commits once the backlog is read.
-    svc = services("processing_service",
-                   t.environ(bootstrap, TXN_MAX_MS=120_000, TXN_MAX_RECORDS=100_000))
-    wait_assigned(svc)
-    ids = [f"i-{i}" for i in range(50)]
-    pipeline.produce(bootstrap, t.orders, [processing.order_record(i) for i in ids])
-    processing.assert_exactly_once(bootstrap, t.notifications, ids, timeout=30)
-    assert pipeline.metric_value(svc.metrics(), "processing_transaction_open_records") == 0
 
 
 def test_fenced_instance_leaves_and_the_other_goes_on_exactly_once(bootstrap, services):
