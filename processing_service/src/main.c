@@ -30,7 +30,7 @@ static const char usage[] =
         "  TRANSACTIONAL_ID  stable and distinct per instance\n"
         "                    (default: KAFKA_GROUP_ID-hostname)\n"
         "  TXN_MAX_RECORDS   records per transaction (default 10000)\n"
-        "  TXN_MAX_MS        longest a transaction stays open (default 100)\n"
+        "  TXN_MAX_MS        longest a transaction stays open (default 20)\n"
         "See docs/processing_service.md.\n";
 
 /* The settings of this service beyond struct config. */
@@ -69,7 +69,7 @@ static int settings_load(struct settings *s, const struct config *cfg,
                               &s->transactional_id, errstr, errstr_size) < 0 ||
             config_get_int("TXN_MAX_RECORDS", 10000, 1, 100000,
                            &s->txn_max_records, errstr, errstr_size) < 0 ||
-            config_get_int("TXN_MAX_MS", 100, 1, 600000, &s->txn_max_ms,
+            config_get_int("TXN_MAX_MS", 20, 1, 600000, &s->txn_max_ms,
                            errstr, errstr_size) < 0) {
                 settings_release(s);
                 return -1;
