@@ -22,7 +22,7 @@ out=${BENCH_OUT:-$root/bench/results}
 args=()
 while [ $# -gt 0 ]; do
         case $1 in
-        --quick) args+=(--rates "500,1000" --duration 5 --warmup 2) ;;
+        --quick) args+=(--rates "500,1000" --duration 5 --warmup 2 --broker-warmup 10) ;;
         --out) out=$2; shift ;;
         *) args+=("$1") ;;
         esac
