@@ -120,6 +120,18 @@ static int conn_read(void *arg, char *buf, size_t len)
         return mg_read(arg, buf, len);
 }
 
+/* 413 for a body over 'max_body_bytes', closing the connection so the
+ * rest of the body is never read. */
+static int reply_too_large(struct mg_connection *conn, size_t max_body_bytes)
+{
+        char message[64];
+
+        snprintf(message, sizeof(message), "the body is over %zu bytes",
+                 max_body_bytes);
+        return http_reply_error(conn, 413, "payload_too_large", message, NULL,
+                                CONNECTION_CLOSE);
+}
+
 static int reply_model_error(struct mg_connection *conn,
                              const struct model_error *err)
 {
@@ -245,9 +257,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                                         "Transfer-Encoding required",
                                         NULL, CONNECTION_CLOSE);
         case BODY_FRAMING_TOO_LARGE:
-                return http_reply_error(conn, 413, "payload_too_large",
-                                        "the body is over 65536 bytes", NULL,
-                                        CONNECTION_CLOSE);
+                return reply_too_large(conn, api->max_body_bytes);
         case BODY_FRAMING_BAD:
                 return http_reply_error(conn, 400, "invalid_framing",
                                         "use one valid Content-Length or "
@@ -263,9 +273,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
         case BODY_READ_OK:
                 break;
         case BODY_READ_TOO_LARGE:
-                return http_reply_error(conn, 413, "payload_too_large",
-                                        "the body is over 65536 bytes", NULL,
-                                        CONNECTION_CLOSE);
+                return reply_too_large(conn, api->max_body_bytes);
         case BODY_READ_SHORT:
                 return http_reply_error(conn, 400, "incomplete_body",
                                         "the body ended early", NULL,

@@ -13,15 +13,7 @@ import pipeline
 
 @pytest.fixture(scope="module")
 def svc():
-    topic = pipeline.unique("orders-api")
-    s = pipeline.Service("order_service", {
-        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap(),
-        "ORDERS_TOPIC": topic, "TOPIC_PARTITIONS": 3})
-    s.topic = topic
-    s.start()
-    s.wait_ready(90)
-    yield s
-    assert s.stop() == 0
+    yield from orders.ready_service("orders-api", 3)
 
 
 def record_at(topic, partition, offset, expect):

@@ -130,15 +130,7 @@ REQUESTS = [
 
 @pytest.fixture(scope="module")
 def svc():
-    topic = pipeline.unique("orders-bad")
-    s = pipeline.Service("order_service", {
-        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap(),
-        "ORDERS_TOPIC": topic, "TOPIC_PARTITIONS": 2})
-    s.topic = topic
-    s.start()
-    s.wait_ready(90)
-    yield s
-    assert s.stop() == 0
+    yield from orders.ready_service("orders-bad", 2)
 
 
 def check_error(resp, status, code, field=None):

@@ -5,6 +5,8 @@ import json
 import re
 import uuid
 
+import pipeline
+
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 RFC3339_MS_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -71,3 +73,18 @@ def post(port, body, headers=None, content_type="application/json", **kw):
         body = body.encode()
     return request(port, "POST", "/orders", body,
                    [("Content-Type", content_type)] + list(headers or []), **kw)
+
+
+def ready_service(prefix, partitions):
+    """An order_service on a topic of its own with 'partitions', started and
+    ready; yields it (s.topic is the topic) and asserts a clean exit. For
+    module-scoped pytest fixtures."""
+    topic = pipeline.unique(prefix)
+    s = pipeline.Service("order_service", {
+        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap(),
+        "ORDERS_TOPIC": topic, "TOPIC_PARTITIONS": partitions})
+    s.topic = topic
+    s.start()
+    s.wait_ready(90)
+    yield s
+    assert s.stop() == 0
