@@ -44,21 +44,6 @@ struct dlq {
         int64_t retry_after_ms; /* polling thread only */
 };
 
-static char *memdup_or_null(const void *p, size_t n, bool *failed)
-{
-        char *c;
-
-        if (!p)
-                return NULL;
-        c = malloc(n ? n : 1);
-        if (!c) {
-                *failed = true;
-                return NULL;
-        }
-        memcpy(c, p, n);
-        return c;
-}
-
 static void retry_free(struct dlq_retry *r)
 {
         free(r->key);
@@ -76,19 +61,18 @@ static int retry_keep(struct dlq *d, const void *key, size_t key_len,
                       rd_kafka_headers_t *hdrs, void *opaque)
 {
         struct dlq_retry *r = calloc(1, sizeof(*r));
-        bool failed = false;
 
         if (!r) {
                 if (hdrs)
                         rd_kafka_headers_destroy(hdrs);
                 return -1;
         }
-        r->key = memdup_or_null(key, key_len, &failed);
+        r->key = key ? memdup(key, key_len) : NULL;
         r->key_len = key_len;
-        r->value = memdup_or_null(value, value_len, &failed);
+        r->value = value ? memdup(value, value_len) : NULL;
         r->value_len = value_len;
         r->headers = hdrs;
-        if (failed) {
+        if ((key && !r->key) || (value && !r->value)) {
                 retry_free(r); /* also frees hdrs; not 'opaque' yet */
                 return -1;
         }

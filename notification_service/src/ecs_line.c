@@ -122,7 +122,7 @@ int ecs_line_format(struct jsonw *w, const char *service_name,
         jsonw_key_str(w, "user.id", st->order.user_id);
         jsonw_object_end(w);
         jsonw_newline(w);
-        return w->failed ? -1 : 0;
+        return w->sb.failed ? -1 : 0;
 }
 
 int ecs_line_format_invalid(struct jsonw *w, const char *service_name,
@@ -168,5 +168,5 @@ int ecs_line_format_invalid(struct jsonw *w, const char *service_name,
                 jsonw_key_bool(w, "event.original_truncated", true);
         jsonw_object_end(w);
         jsonw_newline(w);
-        return w->failed ? -1 : 0;
+        return w->sb.failed ? -1 : 0;
 }

@@ -8,6 +8,7 @@
 #include "settings.h"
 #include "shared/cli.h"
 #include "shared/config.h"
+#include "shared/dotenv.h"
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
         if ((r = cli_handle(argc, argv, defaults.service_name,
                             notification_settings_usage)) >= 0)
                 return r;
-        if (config_load_dotenv(".env", errstr, sizeof(errstr)) == -1 ||
+        if (dotenv_load(".env", errstr, sizeof(errstr)) == -1 ||
             config_load(&cfg, &defaults, errstr, sizeof(errstr)) == -1) {
                 fprintf(stderr, "%s: %s\n", defaults.service_name, errstr);
                 return CONFIG_EXIT_BAD;

@@ -398,7 +398,7 @@ static int write_line(struct notifier *n)
         unsigned done = 0;
         char errstr[256];
 
-        while (line_out_write(&n->out, n->line.buf, n->line.len, &done, errstr,
+        while (line_out_write(&n->out, n->line.sb.buf, n->line.sb.len, &done, errstr,
                               sizeof(errstr)) < 0) {
                 log_write(LOG_LEVEL_ERROR, "cannot write notification line",
                           (struct log_field[]){LOG_STR("error.message",

@@ -9,6 +9,7 @@
 #include "publisher.h"
 #include "shared/cli.h"
 #include "shared/config.h"
+#include "shared/dotenv.h"
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
 
         if ((r = cli_handle(argc, argv, defaults.service_name, usage)) >= 0)
                 return r;
-        if (config_load_dotenv(".env", errstr, sizeof(errstr)) == -1 ||
+        if (dotenv_load(".env", errstr, sizeof(errstr)) == -1 ||
             config_load(&cfg, &defaults, errstr, sizeof(errstr)) == -1) {
                 fprintf(stderr, "%s: %s\n", defaults.service_name, errstr);
                 return CONFIG_EXIT_BAD;
@@ -191,8 +192,13 @@ int main(int argc, char **argv)
                 log_error("%s", errstr);
                 goto out;
         }
-        http_server_route(srv, "/orders", api_orders_handler, api);
-        http_server_route(srv, "/openapi.json", api_openapi_handler, api);
+        if (http_server_route(srv, "/orders", api_orders_handler, api, errstr,
+                              sizeof(errstr)) == -1 ||
+            http_server_route(srv, "/openapi.json", api_openapi_handler, api,
+                              errstr, sizeof(errstr)) == -1) {
+                log_error("%s", errstr);
+                goto out;
+        }
         log_info("%s %s started on port %d, topic '%s'",
                  defaults.service_name, PIPELINE_VERSION,
                  http_server_port(srv), cfg.orders_topic);

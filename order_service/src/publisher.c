@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "publisher.h"
+#include "shared/deadline.h"
 #include "shared/kafka.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -94,17 +95,13 @@ static void delivery_release(struct delivery *d)
 static struct delivery *delivery_new(void)
 {
         struct delivery *d = calloc(1, sizeof(*d));
-        pthread_condattr_t attr;
 
         if (!d)
                 return NULL;
         pthread_mutex_init(&d->lock, NULL);
         /* Deadlines on the monotonic clock: a clock step must not make a
          * request wait for ever or give up at once. */
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&d->cond, &attr);
-        pthread_condattr_destroy(&attr);
+        deadline_cond_init(&d->cond);
         d->refs = 1;
         return d;
 }
@@ -277,7 +274,7 @@ fail:
  * being served. */
 static void producer_retire(struct publisher *pub, struct producer *old)
 {
-        int64_t deadline = time_monotonic_ms() + RETIRE_TIMEOUT_MS;
+        int64_t deadline = deadline_in(RETIRE_TIMEOUT_MS);
         int left;
 
         /* Queued messages fail as "not persisted" (503), in-flight ones as
@@ -382,18 +379,6 @@ fail:
         return NULL;
 }
 
-/* 'ms' from now on CLOCK_MONOTONIC, as pthread_cond_timedwait() wants. */
-static void wait_deadline(struct timespec *ts, int ms)
-{
-        clock_gettime(CLOCK_MONOTONIC, ts);
-        ts->tv_sec += ms / 1000;
-        ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (ts->tv_nsec >= 1000000000L) {
-                ts->tv_sec++;
-                ts->tv_nsec -= 1000000000L;
-        }
-}
-
 int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
                       const char *value, size_t value_len,
                       const char *traceparent, struct publish_result *res)
@@ -402,7 +387,7 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         rd_kafka_headers_t *hdrs;
         rd_kafka_resp_err_t err;
         struct delivery *d;
-        struct timespec deadline;
+        int64_t deadline;
         bool done;
 
         memset(res, 0, sizeof(*res));
@@ -452,13 +437,11 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         }
         hdrs = NULL; /* now owned by the message */
 
-        wait_deadline(&deadline,
-                      pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
+        deadline = deadline_in(pub->delivery_timeout_ms +
+                               PUBLISHER_REPORT_MARGIN_MS);
         pthread_mutex_lock(&d->lock);
-        while (!d->done)
-                if (pthread_cond_timedwait(&d->cond, &d->lock, &deadline) ==
-                    ETIMEDOUT)
-                        break;
+        while (!d->done && deadline_cond_wait(&d->cond, &d->lock, deadline))
+                ;
         done = d->done;
         if (done) {
                 res->status = publish_status_from_report(d->err, d->status);

@@ -13,6 +13,7 @@
 #include "rules.h"
 #include "shared/cli.h"
 #include "shared/config.h"
+#include "shared/dotenv.h"
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
 
         if ((r = cli_handle(argc, argv, SERVICE_NAME, usage)) >= 0)
                 return r;
-        if (config_load_dotenv(".env", errstr, sizeof(errstr)) == -1 ||
+        if (dotenv_load(".env", errstr, sizeof(errstr)) == -1 ||
             config_load(&cfg, &defaults, errstr, sizeof(errstr)) == -1) {
                 fprintf(stderr, "%s: %s\n", SERVICE_NAME, errstr);
                 return CONFIG_EXIT_BAD;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "shared/strbuf.h"
 
 /* A catalog file larger than this is refused rather than read. */
 #define RULES_CATALOG_MAX_BYTES (64 * 1024 * 1024)
@@ -128,9 +129,8 @@ out:
 int rules_load_catalog(struct rules *rules, const char *path, char *errstr,
                        size_t errstr_size)
 {
+        struct strbuf sb = STRBUF_INIT;
         FILE *f = NULL;
-        char *buf = NULL;
-        size_t len = 0, cap = 0;
         int ret = -1;
 
         f = fopen(path, "rb");
@@ -142,27 +142,23 @@ int rules_load_catalog(struct rules *rules, const char *path, char *errstr,
         for (;;) {
                 size_t n;
 
-                if (cap - len < 4096) {
-                        size_t ncap = cap ? cap * 2 : 65536;
-                        char *nb;
+                if (sb.cap - sb.len < 4096) {
+                        size_t more = sb.cap ? sb.cap : 65536;
 
-                        if (ncap > RULES_CATALOG_MAX_BYTES + 4096) {
+                        if (sb.len + more > RULES_CATALOG_MAX_BYTES + 4096) {
                                 snprintf(errstr, errstr_size,
                                          "'%s': larger than %d bytes", path,
                                          RULES_CATALOG_MAX_BYTES);
                                 goto out;
                         }
-                        nb = realloc(buf, ncap);
-                        if (!nb) {
+                        if (strbuf_grow(&sb, more, 0) == -1) {
                                 snprintf(errstr, errstr_size,
                                          "'%s': out of memory", path);
                                 goto out;
                         }
-                        buf = nb;
-                        cap = ncap;
                 }
-                n = fread(buf + len, 1, cap - len, f);
-                len += n;
+                n = fread(sb.buf + sb.len, 1, sb.cap - 1 - sb.len, f);
+                sb.len += n;
                 if (n == 0)
                         break;
         }
@@ -172,10 +168,10 @@ int rules_load_catalog(struct rules *rules, const char *path, char *errstr,
                          strerror(errno ? errno : EIO));
                 goto out;
         }
-        ret = rules_load_catalog_text(rules, path, buf, len, errstr,
+        ret = rules_load_catalog_text(rules, path, sb.buf, sb.len, errstr,
                                       errstr_size);
 out:
-        free(buf);
+        strbuf_release(&sb);
         if (f)
                 fclose(f);
         return ret;

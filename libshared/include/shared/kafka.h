@@ -15,6 +15,12 @@ enum kafka_client_role {
         KAFKA_ROLE_CONSUMER,
 };
 
+/* Collect every KAFKA_<NAME> variable that is not a shared setting into
+ * cfg->kafka_props (sorted by variable) and check each with librdkafka.
+ * Called by config_load(). Returns 0, or -1 with errstr naming the
+ * variable at fault. */
+int kafka_props_load(struct config *cfg, char *errstr, size_t errstr_size);
+
 /* A new librdkafka configuration with bootstrap.servers, client.id
  * (the service name) and every KAFKA_* property of 'cfg', and librdkafka's
  * log lines routed to log.h. For consumers also group.id,

@@ -31,6 +31,12 @@ struct log_field {
 #define LOG_STR(k, v) ((struct log_field){.key = (k), .type = LOG_FIELD_STR, .str = (v)})
 #define LOG_INT(k, v) ((struct log_field){.key = (k), .type = LOG_FIELD_INT, .num = (long long)(v)})
 
+/* Parse "debug", "info", "warn", "error" (case-insensitive).
+ * Returns 0, or -1 when 's' is none of them. */
+int log_level_parse(const char *s, enum log_level *out);
+/* The name of 'level' ("warn"), "unknown" when it is none. */
+const char *log_level_name(enum log_level level);
+
 /* Configure log4c for 'service_name' and 'level', writing to 'fd'
  * (STDERR_FILENO in the services). Call once, before threads start.
  * Returns 0, or -1 with errstr. */
