@@ -7,6 +7,7 @@
 
 #include "shared/kafka.h"
 #include "shared/log.h"
+#include "shared/shutdown.h"
 #include "shared/util.h"
 
 /* glibc: the executable's base name ("order_service"). */
@@ -299,6 +300,28 @@ out:
         return ret;
 }
 
+int kafka_topics_ensure_retry(rd_kafka_t *rk, const char *const *topics,
+                              size_t ntopics, int partitions,
+                              int replication_factor, int timeout_ms,
+                              int retry_ms)
+{
+        char errstr[512];
+
+        while (kafka_topics_ensure(rk, topics, ntopics, partitions,
+                                   replication_factor, timeout_ms, errstr,
+                                   sizeof(errstr)) == -1) {
+                log_write(LOG_LEVEL_WARN, "cannot create topics yet",
+                          (struct log_field[]){
+                                  LOG_STR("kafka.topic", topics[0]),
+                                  LOG_STR("error.message", errstr),
+                          },
+                          2);
+                if (shutdown_wait(retry_ms))
+                        return -1;
+        }
+        return 0;
+}
+
 bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
                         size_t ntopics, int timeout_ms)
 {
@@ -336,8 +359,6 @@ char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name)
         rd_kafka_headers_t *hdrs = NULL;
         const void *value = NULL;
         size_t size = 0;
-        char *copy;
-
         if (!msg || !name)
                 return NULL;
         /* The headers stay owned by the message. */
@@ -346,11 +367,5 @@ char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name)
         if (rd_kafka_header_get_last(hdrs, name, &value, &size) !=
             RD_KAFKA_RESP_ERR_NO_ERROR)
                 return NULL;
-        copy = malloc(size + 1);
-        if (!copy)
-                return NULL;
-        if (size > 0 && value)
-                memcpy(copy, value, size);
-        copy[size] = '\0';
-        return copy;
+        return memdup(value, value ? size : 0);
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "dlq.h"
+#include "shared/deadline.h"
 #include "shared/kafka.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -118,7 +119,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
         if (retry_keep(d, msg->key, msg->key_len, msg->payload, msg->len, hdrs,
                        msg->_private) < 0) {
                 /* Its source offset stays unfinished: read again later. */
-                log_error("out of memory keeping a DLQ record");
+                log_write(LOG_LEVEL_ERROR, "cannot keep a DLQ record",
+                          (struct log_field[]){
+                                  LOG_STR("error.message", "out of memory")},
+                          1);
                 free(msg->_private);
         }
 }
@@ -129,16 +133,24 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *arg)
 {
         struct dlq *d = arg;
         char fatal[256];
+        rd_kafka_resp_err_t code = kafka_fatal_error(rk, err, fatal,
+                                                     sizeof(fatal));
 
-        if (err != RD_KAFKA_RESP_ERR__FATAL) {
+        if (!code) {
                 log_write(LOG_LEVEL_WARN, "DLQ producer error",
-                          (struct log_field[]){LOG_STR("error.message", reason)},
-                          1);
+                          (struct log_field[]){
+                                  LOG_STR("error.code", rd_kafka_err2name(err)),
+                                  LOG_STR("error.message", reason),
+                          },
+                          2);
                 return;
         }
-        rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
         log_write(LOG_LEVEL_ERROR, "DLQ producer failed fatally",
-                  (struct log_field[]){LOG_STR("error.message", fatal)}, 1);
+                  (struct log_field[]){
+                          LOG_STR("error.code", rd_kafka_err2name(code)),
+                          LOG_STR("error.message", fatal),
+                  },
+                  2);
         atomic_store(&d->fatal, true);
 }
 
@@ -281,10 +293,9 @@ static void producer_replace(struct dlq *d)
         d->rk = fresh;
         atomic_store(&d->fatal, false);
         pthread_mutex_unlock(&d->lock);
-        rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_flush(old, 1000); /* their delivery reports: retries */
-        rd_kafka_destroy(old);
-        log_info("DLQ producer recreated");
+        /* Their delivery reports make them retries. */
+        kafka_producer_retire(old, NULL, 1000);
+        log_write(LOG_LEVEL_INFO, "DLQ producer recreated", NULL, 0);
 }
 
 /* Produce again what was kept. Polling thread. */
@@ -328,7 +339,7 @@ void dlq_poll(struct dlq *d, int timeout_ms)
 
 int dlq_flush(struct dlq *d, int timeout_ms)
 {
-        int64_t deadline = time_monotonic_ms() + timeout_ms;
+        int64_t deadline = deadline_in(timeout_ms);
 
         for (;;) {
                 int left;
@@ -340,7 +351,7 @@ int dlq_flush(struct dlq *d, int timeout_ms)
                 for (struct dlq_retry *r = d->retries; r; r = r->next)
                         left++;
                 pthread_mutex_unlock(&d->lock);
-                if (left == 0 || time_monotonic_ms() >= deadline)
+                if (left == 0 || deadline_passed(deadline))
                         return left;
         }
 }

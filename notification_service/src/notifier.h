@@ -6,8 +6,8 @@
  *
  * Threads: notifier_run() is the consumer thread; it also serves the DLQ
  * producer's delivery reports and the consumer's rebalance and commit
- * callbacks. Webhook workers finish jobs on their own threads. A readiness
- * thread checks the broker every two seconds. */
+ * callbacks. Webhook workers finish jobs on their own threads. Readiness
+ * is the service's broker watch (shared/kafka_watch.h). */
 #ifndef NOTIFICATION_NOTIFIER_H
 #define NOTIFICATION_NOTIFIER_H
 
@@ -38,10 +38,6 @@ struct notifier *notifier_new(const struct config *cfg,
  * in hand, commit what is finished and leave the group.
  * Returns 0, or -1 after a fatal error (logged). */
 int notifier_run(struct notifier *n);
-
-/* For /readyz: true while the broker answers and both topics exist.
- * Thread-safe. */
-bool notifier_is_ready(void *arg, char *reason, size_t reason_size);
 
 /* Free everything. No operation if NULL. */
 void notifier_destroy(struct notifier *n);

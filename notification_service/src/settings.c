@@ -3,8 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
+#include "notifier.h"
 #include "settings.h"
 #include "shared/config.h"
+#include "shared/service.h"
 #include "webhook_policy.h"
 
 const char notification_settings_usage[] =
@@ -70,4 +74,39 @@ void notification_settings_release(struct notification_settings *s)
         free(s->webhook_url);
         s->log_file = NULL;
         s->webhook_url = NULL;
+}
+
+void *notification_settings_new(const struct service *svc, char *errstr,
+                                size_t errstr_size)
+{
+        struct notification_settings *s = calloc(1, sizeof(*s));
+
+        if (!s) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        if (notification_settings_load(s, errstr, errstr_size) == -1) {
+                free(s);
+                return NULL;
+        }
+        if (notifier_check_config(&svc->cfg, errstr, errstr_size) == -1)
+                goto fail;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                snprintf(errstr, errstr_size, "cannot initialise libcurl");
+                goto fail;
+        }
+        return s;
+fail:
+        notification_settings_release(s);
+        free(s);
+        return NULL;
+}
+
+void notification_settings_free(void *settings)
+{
+        if (!settings)
+                return;
+        curl_global_cleanup();
+        notification_settings_release(settings);
+        free(settings);
 }

@@ -28,6 +28,17 @@ int notification_settings_load(struct notification_settings *s, char *errstr,
 /* Free what 's' owns. */
 void notification_settings_release(struct notification_settings *s);
 
+struct service;
+
+/* service_def.settings_load: the settings above, then the clients'
+ * configuration checked and libcurl initialised (once, before any thread
+ * that could use it starts: curl_global_init() is not thread-safe).
+ * Returns a new struct notification_settings (free it with
+ * notification_settings_free()), or NULL with errstr. */
+void *notification_settings_new(const struct service *svc, char *errstr,
+                                size_t errstr_size);
+void notification_settings_free(void *settings);
+
 /* The variables and defaults, for --help. */
 extern const char notification_settings_usage[];
 

@@ -13,6 +13,7 @@
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/shutdown.h"
+#include "shared/trace.h"
 #include "shared/util.h"
 #include "webhook.h"
 
@@ -97,8 +98,7 @@ static void attempt(struct webhook *wh, CURL *curl, struct webhook_job *job,
 {
         struct curl_slist *hdrs = NULL, *h;
         char line[ECS_EVENT_ID_SIZE + 64];
-        char trace_id[ECS_TRACE_ID_SIZE];
-        char curlerr[CURL_ERROR_SIZE] = "";
+                char curlerr[CURL_ERROR_SIZE] = "";
         CURLcode rc;
 
         res->http_status = 0;
@@ -109,8 +109,7 @@ static void attempt(struct webhook *wh, CURL *curl, struct webhook_job *job,
                 hdrs = h;
         /* Only a well-formed traceparent is passed on: the header value
          * must never carry CR or LF into the request. */
-        if (job->traceparent &&
-            ecs_trace_id(job->traceparent, trace_id, sizeof(trace_id))) {
+        if (traceparent_parse(job->traceparent, NULL, 0)) {
                 snprintf(line, sizeof(line), "traceparent: %.64s",
                          job->traceparent);
                 if (hdrs && (h = curl_slist_append(hdrs, line)))

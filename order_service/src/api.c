@@ -11,9 +11,10 @@
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/trace.h"
 #include "shared/order.h"
 #include "shared/util.h"
-#include "watch.h"
+#include "shared/kafka_watch.h"
 
 /* The document of order_service/openapi.json, embedded at build time. */
 extern const char openapi_json[];
@@ -37,7 +38,7 @@ static const int codes[] = {200, 202, 400, 404, 405, 411,
 
 struct api {
         struct publisher *publisher;
-        struct watch *watch;
+        struct kafka_watch *watch;
         struct metrics *metrics;
         char *topic;
         size_t max_body_bytes;
@@ -296,7 +297,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                                         RETRY_AFTER_BUSY);
 
         /* Refuse fast, without enqueueing, while the broker is away. */
-        if (!watch_is_ready(api->watch, reason, sizeof(reason)))
+        if (!kafka_watch_is_ready(api->watch, reason, sizeof(reason)))
                 return http_reply_error(conn, 503, reason,
                                         "the broker is unreachable or the "
                                         "topic is missing; retry",
@@ -305,7 +306,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
         /* A malformed traceparent is dropped, as W3C Trace Context asks:
          * the order itself is fine. */
         traceparent = mg_get_header(conn, "traceparent");
-        if (traceparent && !traceparent_is_valid(traceparent))
+        if (!traceparent_parse(traceparent, NULL, 0))
                 traceparent = NULL;
         return orders_publish(api, conn, &order, traceparent);
 }

@@ -138,12 +138,10 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
                 LOG_STR("error.code", rd_kafka_err2name(err)),
                 LOG_STR("error.message", reason),
         };
+        char why[512];
+        rd_kafka_resp_err_t orig = kafka_fatal_error(rk, err, why, sizeof(why));
 
-        if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                char why[512] = "";
-                rd_kafka_resp_err_t orig =
-                        rd_kafka_fatal_error(rk, why, sizeof(why));
-
+        if (orig) {
                 fields[0] = LOG_STR("error.code", rd_kafka_err2name(orig));
                 fields[1] = LOG_STR("error.message", why);
                 log_write(LOG_LEVEL_ERROR,
@@ -274,23 +272,19 @@ fail:
  * being served. */
 static void producer_retire(struct publisher *pub, struct producer *old)
 {
-        int64_t deadline = deadline_in(RETIRE_TIMEOUT_MS);
         int left;
 
-        /* Queued messages fail as "not persisted" (503), in-flight ones as
-         * "possibly persisted" (504). */
-        rd_kafka_purge(old->rk, RD_KAFKA_PURGE_F_QUEUE |
-                                        RD_KAFKA_PURGE_F_INFLIGHT |
-                                        RD_KAFKA_PURGE_F_NON_BLOCKING);
-        while ((left = rd_kafka_outq_len(old->rk)) > 0 &&
-               time_monotonic_ms() < deadline) {
-                rd_kafka_poll(old->rk, 10);
-                rd_kafka_poll(pub->current->rk, 0);
-        }
+        /* The handle only; messages hold their own reference. */
+        rd_kafka_topic_destroy(old->rkt);
+        left = kafka_producer_retire(old->rk, pub->current->rk,
+                                     RETIRE_TIMEOUT_MS);
         if (left > 0)
-                log_warn("retired producer still held %d messages; their "
-                         "requests time out (504)", left);
-        producer_destroy(old);
+                log_write(LOG_LEVEL_WARN,
+                          "retired producer still held messages: their "
+                          "requests time out (504)",
+                          (struct log_field[]){LOG_INT("kafka.messages", left)},
+                          1);
+        free(old);
 }
 
 /* Replace the current producer after a fatal error. Poll thread. Returns 0,
@@ -302,7 +296,9 @@ static int publisher_recreate(struct publisher *pub)
 
         fresh = producer_new(pub, errstr, sizeof(errstr));
         if (!fresh) {
-                log_error("cannot recreate the producer: %s", errstr);
+                log_write(LOG_LEVEL_ERROR, "cannot recreate the producer",
+                          (struct log_field[]){LOG_STR("error.message", errstr)},
+                          1);
                 return -1;
         }
         pthread_rwlock_wrlock(&pub->lock);
@@ -310,7 +306,8 @@ static int publisher_recreate(struct publisher *pub)
         pub->current = fresh;
         pthread_rwlock_unlock(&pub->lock);
         metric_counter_inc(pub->recreations);
-        log_warn("producer recreated after a fatal error");
+        log_write(LOG_LEVEL_WARN, "producer recreated after a fatal error",
+                  NULL, 0);
         producer_retire(pub, old);
         return 0;
 }
@@ -505,9 +502,14 @@ void publisher_destroy(struct publisher *pub, int flush_timeout_ms)
                 int left = rd_kafka_outq_len(pub->current->rk);
 
                 if (err || left > 0) {
-                        log_warn("producer closed with %d messages not "
-                                 "delivered after %d ms", left,
-                                 flush_timeout_ms);
+                        log_write(LOG_LEVEL_WARN,
+                                  "producer closed with messages not delivered",
+                                  (struct log_field[]){
+                                          LOG_INT("kafka.messages", left),
+                                          LOG_INT("kafka.flush_ms",
+                                                  flush_timeout_ms),
+                                  },
+                                  2);
                         /* Their reports free what each message holds. */
                         rd_kafka_purge(pub->current->rk,
                                        RD_KAFKA_PURGE_F_QUEUE |

@@ -159,47 +159,6 @@ bool content_type_is_json(const char *value)
         return true;
 }
 
-static bool is_lower_hex(const char *s, size_t len, bool *all_zero)
-{
-        *all_zero = true;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-
-                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-                        return false;
-                if (c != '0')
-                        *all_zero = false;
-        }
-        return true;
-}
-
-bool traceparent_is_valid(const char *value)
-{
-        size_t len;
-        bool zero;
-
-        if (!value)
-                return false;
-        len = strlen(value);
-        if (len < TRACEPARENT_LEN)
-                return false;
-        if (value[2] != '-' || value[35] != '-' || value[52] != '-')
-                return false;
-        /* Version ff is forbidden; 00 has exactly 55 characters; a later
-         * version may append "-..." fields. */
-        if (!is_lower_hex(value, 2, &zero) || strncmp(value, "ff", 2) == 0)
-                return false;
-        if (strncmp(value, "00", 2) == 0 ? len != TRACEPARENT_LEN
-                                         : (len > TRACEPARENT_LEN &&
-                                            value[TRACEPARENT_LEN] != '-'))
-                return false;
-        if (!is_lower_hex(value + 3, 32, &zero) || zero)
-                return false;
-        if (!is_lower_hex(value + 36, 16, &zero) || zero)
-                return false;
-        return is_lower_hex(value + 53, 2, &zero);
-}
-
 char *accepted_json(const char *order_id, const char *topic, int partition,
                     long long offset, size_t *len_out)
 {

@@ -230,34 +230,6 @@ static void test_invalid_record_value_is_truncated(void **state)
         free(value);
 }
 
-static void test_trace_id_accepts_only_valid_traceparents(void **state)
-{
-        char id[ECS_TRACE_ID_SIZE];
-
-        (void)state;
-        assert_true(ecs_trace_id(TRACEPARENT, id, sizeof(id)));
-        assert_string_equal(id, "0af7651916cd43dd8448eb211c80319c");
-        /* A later version may append fields. */
-        assert_true(ecs_trace_id("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-xyz",
-                                 id, sizeof(id)));
-        assert_false(ecs_trace_id(NULL, id, sizeof(id)));
-        assert_false(ecs_trace_id("", id, sizeof(id)));
-        assert_false(ecs_trace_id(TRACEPARENT "-x", id, sizeof(id)));
-        assert_false(ecs_trace_id("00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
-                                  id, sizeof(id)));
-        assert_false(ecs_trace_id("00-00000000000000000000000000000000-b7ad6b7169203331-01",
-                                  id, sizeof(id)));
-        assert_false(ecs_trace_id("00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
-                                  id, sizeof(id)));
-        assert_false(ecs_trace_id("ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-                                  id, sizeof(id)));
-        assert_false(ecs_trace_id("00-0af7651916cd43dd8448eb211c8031\n9c-b7ad6b7169203331-01",
-                                  id, sizeof(id)));
-        assert_false(ecs_trace_id("00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-                                  id, sizeof(id)));
-        assert_false(ecs_trace_id(TRACEPARENT, id, 10)); /* buffer too small */
-}
-
 static void test_event_id_is_topic_partition_offset(void **state)
 {
         char id[ECS_EVENT_ID_SIZE];
@@ -276,7 +248,6 @@ int main(void)
                 cmocka_unit_test(test_hostile_valid_values_stay_one_line),
                 cmocka_unit_test(test_invalid_record_warn_line_is_escaped),
                 cmocka_unit_test(test_invalid_record_value_is_truncated),
-                cmocka_unit_test(test_trace_id_accepts_only_valid_traceparents),
                 cmocka_unit_test(test_event_id_is_topic_partition_offset),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,14 @@ int kafka_topics_ensure(rd_kafka_t *rk, const char *const *topics,
                         size_t ntopics, int partitions, int replication_factor,
                         int timeout_ms, char *errstr, size_t errstr_size);
 
+/* kafka_topics_ensure() until it succeeds: while the cluster does not
+ * answer (it may still be starting) each failure is logged and tried again
+ * after 'retry_ms'. Returns 0, or -1 once shutdown is requested. */
+int kafka_topics_ensure_retry(rd_kafka_t *rk, const char *const *topics,
+                              size_t ntopics, int partitions,
+                              int replication_factor, int timeout_ms,
+                              int retry_ms);
+
 /* True when the cluster answers a metadata request within 'timeout_ms' and
  * every one of 'topics' exists there with its partitions led. */
 bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
@@ -65,5 +73,37 @@ bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
 /* The value of header 'name' of 'msg' as a new NUL-terminated string
  * (free(3) it), or NULL when absent. */
 char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name);
+
+/* --- consumers (kafka_consumer.c) --- */
+
+/* Subscribe 'consumer' to 'topic'. Returns 0, or -1 with errstr. */
+int kafka_subscribe(rd_kafka_t *consumer, const char *topic, char *errstr,
+                    size_t errstr_size);
+
+/* The consumer lag: over the assigned partitions, the high watermark
+ * (cached from the last fetch: no request) minus the position. A
+ * partition with no position yet (nothing consumed since it was assigned)
+ * counts 0: its position is unknown, not its start, and counting from the
+ * low watermark would report a partition's whole history as lag after
+ * every rebalance, for as long as it stays idle. -1 when the assignment
+ * cannot be read. */
+int64_t kafka_consumer_lag(rd_kafka_t *consumer);
+
+/* --- producers (kafka_producer.c) --- */
+
+/* When 'err' (of an error callback of 'rk') is a fatal error, write the
+ * underlying one into 'reason' and return its code; else return
+ * RD_KAFKA_RESP_ERR_NO_ERROR. */
+rd_kafka_resp_err_t kafka_fatal_error(rd_kafka_t *rk, int err, char *reason,
+                                      size_t reason_size);
+
+/* Retire a producer replaced after a fatal error (its successor already
+ * takes new records): purge what it holds, so each message gets its
+ * delivery report (failed: purged), serve those reports for up to
+ * 'timeout_ms' (also polling 'serving', the successor, when not NULL, so
+ * its reports do not wait), and destroy it. Returns how many messages
+ * were still held at the end. Call on the thread that polls 'old'. */
+int kafka_producer_retire(rd_kafka_t *old, rd_kafka_t *serving,
+                          int timeout_ms);
 
 #endif

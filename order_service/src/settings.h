@@ -1,0 +1,27 @@
+/* order_service's own settings, on top of struct config (CONTRACT.md):
+ * read with config.h's typed readers, so a bad value is one line naming
+ * the variable and exit status 2. */
+#ifndef ORDER_SERVICE_SETTINGS_H
+#define ORDER_SERVICE_SETTINGS_H
+
+#include <stddef.h>
+
+struct service;
+
+struct order_settings {
+        int http_threads;        /* HTTP_THREADS */
+        int delivery_timeout_ms; /* DELIVERY_TIMEOUT_MS */
+        int linger_ms;           /* KAFKA_LINGER_MS, or ours */
+};
+
+/* service_def.settings_load: read the variables and check that the
+ * producer can be configured. Returns a new struct order_settings (free
+ * it with order_settings_free()), or NULL with errstr. */
+void *order_settings_load(const struct service *svc, char *errstr,
+                          size_t errstr_size);
+void order_settings_free(void *settings);
+
+/* The variables and defaults, for --help. */
+extern const char order_settings_usage[];
+
+#endif
