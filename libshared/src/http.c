@@ -366,7 +366,8 @@ static int route_handler(struct mg_connection *conn, void *cbdata)
 static int log_message_cb(const struct mg_connection *conn,
                           const char *message)
 {
-        log_warn("civetweb: %s", message ? message : "");
+        log_write(LOG_LEVEL_WARN, "civetweb error",
+                  (struct log_field[]){LOG_STR("error.message", message)}, 1);
         return 1;
 }
 
@@ -381,17 +382,61 @@ static void end_request_cb(const struct mg_connection *conn, int status)
                 srv->on_request_done(srv->request_done_arg, conn, status);
 }
 
+/* civetweb's option strings for 'opts'. */
+struct http_option_text {
+        char listening[HTTP_PORT_OPTION_MAX];
+        char threads[16], timeout[16], keep_alive_timeout[16];
+        const char *options[24]; /* name, value, ..., NULL */
+};
+
+static void http_options(const struct http_server_options *opts,
+                         struct http_option_text *t)
+{
+        size_t n = 0;
+
+        snprintf(t->listening, sizeof(t->listening), "0.0.0.0:%d", opts->port);
+        snprintf(t->threads, sizeof(t->threads), "%d",
+                 opts->num_threads > 0 ? opts->num_threads : 16);
+        snprintf(t->timeout, sizeof(t->timeout), "%d",
+                 opts->request_timeout_ms > 0 ? opts->request_timeout_ms
+                                              : 10000);
+        /* No document_root: nothing is served from disk, no listing. */
+        t->options[n++] = "listening_ports";
+        t->options[n++] = t->listening;
+        t->options[n++] = "num_threads";
+        t->options[n++] = t->threads;
+        t->options[n++] = "request_timeout_ms";
+        t->options[n++] = t->timeout;
+        t->options[n++] = "enable_keep_alive";
+        t->options[n++] = "yes";
+        t->options[n++] = "enable_directory_listing";
+        t->options[n++] = "no";
+        if (opts->tcp_nodelay) {
+                t->options[n++] = "tcp_nodelay";
+                t->options[n++] = "1";
+        }
+        if (opts->cors_disabled) {
+                /* An empty origin makes civetweb skip CORS preflights and
+                 * headers; its default is the wildcard "*". */
+                t->options[n++] = "access_control_allow_origin";
+                t->options[n++] = "";
+        }
+        if (opts->keep_alive_timeout_ms > 0) {
+                snprintf(t->keep_alive_timeout, sizeof(t->keep_alive_timeout),
+                         "%d", opts->keep_alive_timeout_ms);
+                t->options[n++] = "keep_alive_timeout_ms";
+                t->options[n++] = t->keep_alive_timeout;
+        }
+        t->options[n++] = NULL;
+}
+
 struct http_server *http_server_start(const struct http_server_options *opts,
                                       char *errstr, size_t errstr_size)
 {
         struct http_server *srv = NULL;
         struct mg_callbacks callbacks = {0};
         struct mg_server_port ports[4];
-        char listening[HTTP_PORT_OPTION_MAX];
-        char threads[16], timeout[16], keep_alive_timeout[16];
-        const char *options[24];
-        size_t n = 0;
-        int nports;
+        struct http_option_text text;
 
         if (!opts || opts->port < 0 || opts->port > 65535) {
                 snprintf(errstr, errstr_size, "invalid HTTP port");
@@ -416,53 +461,18 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         srv->on_request_done = opts->on_request_done;
         srv->request_done_arg = opts->request_done_arg;
 
-        snprintf(listening, sizeof(listening), "0.0.0.0:%d", opts->port);
-        snprintf(threads, sizeof(threads), "%d",
-                 opts->num_threads > 0 ? opts->num_threads : 16);
-        snprintf(timeout, sizeof(timeout), "%d",
-                 opts->request_timeout_ms > 0 ? opts->request_timeout_ms
-                                              : 10000);
-        /* No document_root: nothing is served from disk, no listing. */
-        options[n++] = "listening_ports";
-        options[n++] = listening;
-        options[n++] = "num_threads";
-        options[n++] = threads;
-        options[n++] = "request_timeout_ms";
-        options[n++] = timeout;
-        options[n++] = "enable_keep_alive";
-        options[n++] = "yes";
-        options[n++] = "enable_directory_listing";
-        options[n++] = "no";
-        if (opts->tcp_nodelay) {
-                options[n++] = "tcp_nodelay";
-                options[n++] = "1";
-        }
-        if (opts->cors_disabled) {
-                /* An empty origin makes civetweb skip CORS preflights and
-                 * headers; its default is the wildcard "*". */
-                options[n++] = "access_control_allow_origin";
-                options[n++] = "";
-        }
-        if (opts->keep_alive_timeout_ms > 0) {
-                snprintf(keep_alive_timeout, sizeof(keep_alive_timeout), "%d",
-                         opts->keep_alive_timeout_ms);
-                options[n++] = "keep_alive_timeout_ms";
-                options[n++] = keep_alive_timeout;
-        }
-        options[n++] = NULL;
-
+        http_options(opts, &text);
         callbacks.log_message = log_message_cb;
         if (opts->on_request_done)
                 callbacks.end_request = end_request_cb;
-        srv->ctx = mg_start(&callbacks, srv, options);
+        srv->ctx = mg_start(&callbacks, srv, text.options);
         if (!srv->ctx) {
                 snprintf(errstr, errstr_size,
                          "cannot listen on HTTP port %d (in use?)",
                          opts->port);
                 goto fail;
         }
-        nports = mg_get_server_ports(srv->ctx, 4, ports);
-        if (nports < 1) {
+        if (mg_get_server_ports(srv->ctx, 4, ports) < 1) {
                 snprintf(errstr, errstr_size,
                          "cannot read the bound HTTP port");
                 goto fail;

@@ -221,30 +221,14 @@ static int orders_publish(struct api *api, struct mg_connection *conn,
 }
 
 /* POST /orders, after the in-flight accounting. Worker thread. */
-static int orders_handle(struct api *api, struct mg_connection *conn)
+/* Read the body of a POST /orders, framed as its headers say. Returns 0
+ * with *body (free(3) it) and *len, or the status of the error reply it
+ * sent. */
+static int orders_read_body(struct api *api, struct mg_connection *conn,
+                            char **body, size_t *len)
 {
-        const struct mg_request_info *ri = mg_get_request_info(conn);
-        const char *traceparent;
-        struct model_error err;
-        struct order order;
         enum body_framing framing;
         long long length;
-        char *body = NULL;
-        size_t len = 0;
-        char reason[64];
-
-        if (strcmp(ri->request_method, "POST") != 0)
-                return http_reply_error(conn, 405, "method_not_allowed",
-                                        "use POST", NULL, "Allow: POST\r\n");
-        if (atomic_load(&api->stopping))
-                return http_reply_error(conn, 503, "shutting_down",
-                                        "the service is shutting down", NULL,
-                                        RETRY_AFTER_BUSY CONNECTION_CLOSE);
-        if (!content_type_is_json(mg_get_header(conn, "Content-Type")))
-                return http_reply_error(conn, 415, "unsupported_media_type",
-                                        "Content-Type must be "
-                                        "application/json",
-                                        NULL, NULL);
 
         /* From the headers themselves: civetweb quietly prefers one of
          * Content-Length and chunked when a request has both. */
@@ -270,7 +254,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
         }
         switch (body_read(conn_read, conn,
                           framing == BODY_FRAMING_LENGTH ? length : -1,
-                          api->max_body_bytes, &body, &len)) {
+                          api->max_body_bytes, body, len)) {
         case BODY_READ_OK:
                 break;
         case BODY_READ_TOO_LARGE:
@@ -284,6 +268,34 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                                         "out of memory", NULL,
                                         RETRY_AFTER_BUSY);
         }
+        return 0;
+}
+
+static int orders_handle(struct api *api, struct mg_connection *conn)
+{
+        const struct mg_request_info *ri = mg_get_request_info(conn);
+        const char *traceparent;
+        struct model_error err;
+        struct order order;
+        char *body = NULL;
+        size_t len = 0;
+        char reason[64];
+        int status;
+
+        if (strcmp(ri->request_method, "POST") != 0)
+                return http_reply_error(conn, 405, "method_not_allowed",
+                                        "use POST", NULL, "Allow: POST\r\n");
+        if (atomic_load(&api->stopping))
+                return http_reply_error(conn, 503, "shutting_down",
+                                        "the service is shutting down", NULL,
+                                        RETRY_AFTER_BUSY CONNECTION_CLOSE);
+        if (!content_type_is_json(mg_get_header(conn, "Content-Type")))
+                return http_reply_error(conn, 415, "unsupported_media_type",
+                                        "Content-Type must be "
+                                        "application/json",
+                                        NULL, NULL);
+        if ((status = orders_read_body(api, conn, &body, &len)) != 0)
+                return status;
 
         if (order_decode(body, len, ORDER_FROM_REQUEST, &order, &err) == -1) {
                 free(body);

@@ -376,6 +376,33 @@ fail:
         return NULL;
 }
 
+/* Wait for the delivery report of 'd', at most the delivery timeout and
+ * the report margin, and say what it means in 'res'. Request thread. */
+static void delivery_wait(struct publisher *pub, struct delivery *d,
+                          struct publish_result *res)
+{
+        int64_t deadline = deadline_in(pub->delivery_timeout_ms +
+                                       PUBLISHER_REPORT_MARGIN_MS);
+
+        pthread_mutex_lock(&d->lock);
+        while (!d->done && deadline_cond_wait(&d->cond, &d->lock, deadline))
+                ;
+        if (d->done) {
+                res->status = publish_status_from_report(d->err, d->status);
+                res->partition = d->partition;
+                res->offset = d->offset;
+                if (d->err)
+                        snprintf(res->error, sizeof(res->error), "%s",
+                                 rd_kafka_err2str(d->err));
+        } else {
+                res->status = PUBLISH_TIMED_OUT;
+                snprintf(res->error, sizeof(res->error),
+                         "no delivery report within %d ms",
+                         pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
+        }
+        pthread_mutex_unlock(&d->lock);
+}
+
 int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
                       const char *value, size_t value_len,
                       const char *traceparent, struct publish_result *res)
@@ -384,8 +411,6 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         rd_kafka_headers_t *hdrs;
         rd_kafka_resp_err_t err;
         struct delivery *d;
-        int64_t deadline;
-        bool done;
 
         memset(res, 0, sizeof(*res));
         res->partition = -1;
@@ -434,26 +459,7 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         }
         hdrs = NULL; /* now owned by the message */
 
-        deadline = deadline_in(pub->delivery_timeout_ms +
-                               PUBLISHER_REPORT_MARGIN_MS);
-        pthread_mutex_lock(&d->lock);
-        while (!d->done && deadline_cond_wait(&d->cond, &d->lock, deadline))
-                ;
-        done = d->done;
-        if (done) {
-                res->status = publish_status_from_report(d->err, d->status);
-                res->partition = d->partition;
-                res->offset = d->offset;
-                if (d->err)
-                        snprintf(res->error, sizeof(res->error), "%s",
-                                 rd_kafka_err2str(d->err));
-        } else {
-                res->status = PUBLISH_TIMED_OUT;
-                snprintf(res->error, sizeof(res->error),
-                         "no delivery report within %d ms",
-                         pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
-        }
-        pthread_mutex_unlock(&d->lock);
+        delivery_wait(pub, d, res);
         delivery_release(d);
         return res->status == PUBLISH_OK ? 0 : -1;
 }

@@ -41,6 +41,24 @@ static int is_blank(char c)
         return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* Sort 'items' and free duplicates, for bsearch in rules_item_is_known().
+ * Returns how many are left. */
+static size_t catalog_sort_unique(char **items, size_t count)
+{
+        size_t n = 1;
+
+        if (count == 0)
+                return 0;
+        qsort(items, count, sizeof(*items), compare_items);
+        for (size_t i = 1; i < count; i++) {
+                if (strcmp(items[i], items[n - 1]) == 0)
+                        free(items[i]);
+                else
+                        items[n++] = items[i];
+        }
+        return n;
+}
+
 int rules_load_catalog_text(struct rules *rules, const char *name,
                             const char *text, size_t len, char *errstr,
                             size_t errstr_size)
@@ -98,19 +116,7 @@ int rules_load_catalog_text(struct rules *rules, const char *name,
                 count++;
         }
 
-        /* Sorted and unique, for bsearch in rules_item_is_known(). */
-        if (count > 0) {
-                size_t n = 1;
-
-                qsort(items, count, sizeof(*items), compare_items);
-                for (size_t i = 1; i < count; i++) {
-                        if (strcmp(items[i], items[n - 1]) == 0)
-                                free(items[i]);
-                        else
-                                items[n++] = items[i];
-                }
-                count = n;
-        }
+        count = catalog_sort_unique(items, count);
         catalog_free(rules->catalog, rules->catalog_count);
         rules->catalog = items;
         rules->catalog_count = count;
