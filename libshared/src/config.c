@@ -6,7 +6,6 @@
  * librdkafka property, collected and checked by kafka.c at load time. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,23 +14,10 @@
 #include "shared/config.h"
 #include "shared/kafka.h"
 #include "shared/log.h"
+#include "shared/util.h"
 
 /* How much of a bad value a message quotes. */
 #define QUOTE_MAX 64
-
-/* Set errstr and return -1. */
-__attribute__((format(printf, 3, 4))) static int
-config_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (errstr && errstr_size > 0) {
-                va_start(ap, fmt);
-                vsnprintf(errstr, errstr_size, fmt, ap);
-                va_end(ap);
-        }
-        return -1;
-}
 
 /* Copy 'v' for a message: at most QUOTE_MAX bytes (then "..."), control
  * characters, quotes and backslashes as '?', so that the message stays one
@@ -105,10 +91,10 @@ int config_get_int(const char *name, long long def, long long min,
         quote_value(v, q, sizeof(q));
         rc = parse_ll(v, &n);
         if (rc == PARSE_NOT_A_NUMBER)
-                return config_error(errstr, errstr_size,
+                return error_set(errstr, errstr_size,
                                     "%s: '%s' is not an integer", name, q);
         if (rc == PARSE_OUT_OF_RANGE || n < min || n > max)
-                return config_error(errstr, errstr_size,
+                return error_set(errstr, errstr_size,
                                     "%s: '%s' is out of range %lld..%lld",
                                     name, q, min, max);
         *out = n;
@@ -138,7 +124,7 @@ int config_get_bool(const char *name, bool def, bool *out, char *errstr,
                 }
         }
         quote_value(v, q, sizeof(q));
-        return config_error(errstr, errstr_size,
+        return error_set(errstr, errstr_size,
                             "%s: '%s' is not a boolean (expected true, false, "
                             "1, 0, yes, no, on, off)",
                             name, q);
@@ -157,21 +143,21 @@ int config_get_string(const char *name, const char *def, size_t max_len,
                 return 0;
         len = strlen(v);
         if (len > max_len)
-                return config_error(errstr, errstr_size,
+                return error_set(errstr, errstr_size,
                                     "%s: value is too long (%zu bytes, at "
                                     "most %zu)",
                                     name, len, max_len);
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)v[i];
                 if (c < 0x20 || c == 0x7f)
-                        return config_error(errstr, errstr_size,
+                        return error_set(errstr, errstr_size,
                                             "%s: value contains a control "
                                             "character",
                                             name);
         }
         *out = strdup(v);
         if (!*out)
-                return config_error(errstr, errstr_size, "%s: out of memory",
+                return error_set(errstr, errstr_size, "%s: out of memory",
                                     name);
         return 0;
 }
@@ -278,7 +264,7 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                         v = def;
                 if (log_level_parse(v, &level) == -1) {
                         quote_value(v, q, sizeof(q));
-                        return config_error(errstr, errstr_size,
+                        return error_set(errstr, errstr_size,
                                             "%s: unknown log level '%s' "
                                             "(expected debug, info, warn, "
                                             "error)",
@@ -292,7 +278,7 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                 if (v && strcmp(v, "earliest") != 0 &&
                     strcmp(v, "latest") != 0 && strcmp(v, "error") != 0) {
                         quote_value(v, q, sizeof(q));
-                        return config_error(errstr, errstr_size,
+                        return error_set(errstr, errstr_size,
                                             "%s: unknown value '%s' "
                                             "(expected earliest, latest, "
                                             "error)",
@@ -303,7 +289,7 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                 v = config_value(var->name);
                 if (v && !topic_name_is_valid(v, (size_t)var->max)) {
                         quote_value(v, q, sizeof(q));
-                        return config_error(errstr, errstr_size,
+                        return error_set(errstr, errstr_size,
                                             "%s: '%s' is not a valid topic "
                                             "name (1 to %lld of a-z, A-Z, "
                                             "0-9, '.', '_', '-')",

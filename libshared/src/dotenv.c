@@ -3,13 +3,13 @@
  * the last line for a name winning. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shared/dotenv.h"
+#include "shared/util.h"
 
 struct dotenv_entry {
         char *name;
@@ -27,20 +27,6 @@ enum dotenv_line {
         DOTENV_LINE_BLANK, /* blank, or a comment */
         DOTENV_LINE_BAD,   /* malformed: *why says how */
 };
-
-/* Set errstr and return -1. */
-__attribute__((format(printf, 3, 4))) static int
-dotenv_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (errstr && errstr_size > 0) {
-                va_start(ap, fmt);
-                vsnprintf(errstr, errstr_size, fmt, ap);
-                va_end(ap);
-        }
-        return -1;
-}
 
 static bool is_blank(char c)
 {
@@ -205,19 +191,19 @@ static int dotenv_read(struct dotenv *d, FILE *f, const char *path,
                 if (len > 0 && line[len - 1] == '\r')
                         line[--len] = '\0';
                 if (strlen(line) != len) {
-                        ret = dotenv_error(errstr, errstr_size,
+                        ret = error_set(errstr, errstr_size,
                                            "%s:%zu: NUL byte in line", path,
                                            lineno);
                         break;
                 }
                 switch (dotenv_parse_line(line, &name, &value, &why)) {
                 case DOTENV_LINE_BAD:
-                        ret = dotenv_error(errstr, errstr_size, "%s:%zu: %s",
+                        ret = error_set(errstr, errstr_size, "%s:%zu: %s",
                                            path, lineno, why);
                         break;
                 case DOTENV_LINE_ENTRY:
                         if (dotenv_add(d, name, value) == -1)
-                                ret = dotenv_error(errstr, errstr_size,
+                                ret = error_set(errstr, errstr_size,
                                                    "%s: out of memory", path);
                         break;
                 case DOTENV_LINE_BLANK:
@@ -225,7 +211,7 @@ static int dotenv_read(struct dotenv *d, FILE *f, const char *path,
                 }
         }
         if (ret == 0 && ferror(f))
-                ret = dotenv_error(errstr, errstr_size, "cannot read '%s': %s",
+                ret = error_set(errstr, errstr_size, "cannot read '%s': %s",
                                    path, strerror(errno));
         free(line);
         return ret;
@@ -240,7 +226,7 @@ static int dotenv_apply(const struct dotenv *d, const char *path,
         int ret = 0;
 
         if (!preset)
-                return dotenv_error(errstr, errstr_size, "%s: out of memory",
+                return error_set(errstr, errstr_size, "%s: out of memory",
                                     path);
         /* Decided before any setenv(): the last line for a name wins. */
         for (size_t i = 0; i < d->count; i++)
@@ -248,7 +234,7 @@ static int dotenv_apply(const struct dotenv *d, const char *path,
         for (size_t i = 0; i < d->count && ret == 0; i++) {
                 if (!preset[i] && setenv(d->entries[i].name,
                                          d->entries[i].value, 1) == -1)
-                        ret = dotenv_error(errstr, errstr_size,
+                        ret = error_set(errstr, errstr_size,
                                            "%s: cannot set %s: %s", path,
                                            d->entries[i].name, strerror(errno));
         }
@@ -266,7 +252,7 @@ int dotenv_load(const char *path, char *errstr, size_t errstr_size)
         if (!f) {
                 if (errno == ENOENT)
                         return 0;
-                return dotenv_error(errstr, errstr_size, "cannot open '%s': %s",
+                return error_set(errstr, errstr_size, "cannot open '%s': %s",
                                     path, strerror(errno));
         }
         ret = dotenv_read(&d, f, path, errstr, errstr_size);

@@ -154,6 +154,55 @@ int kafka_conf_default(rd_kafka_conf_t *conf, const struct config *cfg,
         return 0; /* the user's value, set by kafka_conf_new(), stands */
 }
 
+rd_kafka_conf_t *kafka_conf_with(const struct config *cfg,
+                                 enum kafka_client_role role,
+                                 const struct kafka_setting *settings,
+                                 size_t nsettings, char *errstr,
+                                 size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = kafka_conf_new(cfg, role, errstr, errstr_size);
+
+        for (size_t i = 0; conf && i < nsettings; i++) {
+                if (kafka_conf_default(conf, cfg, settings[i].name,
+                                       settings[i].value, settings[i].mode,
+                                       errstr, errstr_size) < 0) {
+                        rd_kafka_conf_destroy(conf);
+                        conf = NULL;
+                }
+        }
+        return conf;
+}
+
+rd_kafka_t *kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                             const char *what, char *errstr,
+                             size_t errstr_size)
+{
+        char rderr[512];
+        rd_kafka_t *rk;
+
+        if (!conf)
+                return NULL; /* its builder has set errstr */
+        rk = rd_kafka_new(type, conf, rderr, sizeof(rderr));
+        if (!rk) {
+                rd_kafka_conf_destroy(conf);
+                snprintf(errstr, errstr_size, "cannot create %s: %s", what,
+                         rderr);
+                return NULL;
+        }
+        /* conf is now owned, and freed, by rk */
+        if (type == RD_KAFKA_CONSUMER)
+                rd_kafka_poll_set_consumer(rk);
+        return rk;
+}
+
+int kafka_conf_check(rd_kafka_conf_t *conf)
+{
+        if (!conf)
+                return -1;
+        rd_kafka_conf_destroy(conf);
+        return 0;
+}
+
 /* The topic 'name' in 'md', or NULL. */
 static const rd_kafka_metadata_topic_t *
 metadata_topic(const struct rd_kafka_metadata *md, const char *name)

@@ -40,6 +40,21 @@ rd_kafka_headers_t *record_dlq_headers(const struct record_origin *origin,
         return h;
 }
 
+rd_kafka_headers_t *record_dlq_headers_of(const rd_kafka_message_t *msg,
+                                          const struct record_fault *fault)
+{
+        struct record_origin origin = {
+                .topic = rd_kafka_topic_name(msg->rkt),
+                .partition = msg->partition,
+                .offset = msg->offset,
+        };
+        rd_kafka_headers_t *orig = NULL;
+
+        if (rd_kafka_message_headers(msg, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                origin.headers = orig;
+        return record_dlq_headers(&origin, fault);
+}
+
 void record_pass_traceparent(const rd_kafka_message_t *msg,
                              rd_kafka_headers_t *hdrs)
 {

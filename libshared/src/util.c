@@ -1,6 +1,7 @@
 /* Time stamps, random ids, UTF-8 checks, memdup and write_all. */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,4 +183,16 @@ int write_all(int fd, const void *buf, size_t len, int stall_ms)
                 return -1;
         }
         return 0;
+}
+
+int error_set(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (errstr && errstr_size > 0) {
+                va_start(ap, fmt);
+                vsnprintf(errstr, errstr_size, fmt, ap);
+                va_end(ap);
+        }
+        return -1;
 }

@@ -51,26 +51,13 @@ void dead_letters_acked(void *arg, void *opaque)
 void dead_letters_invalid(struct notifier *n, const rd_kafka_message_t *msg,
                           const char *code, const char *message)
 {
-        rd_kafka_headers_t *orig = NULL;
+        const struct record_fault fault = {
+                SERVICE_NAME, "decode", code, message, NULL,
+        };
 
-        if (rd_kafka_message_headers(msg, &orig) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                orig = NULL;
         metric_counter_inc(n->invalid);
         dead_letter(n, msg->partition, msg->offset, msg->key, msg->key_len,
-                    msg->payload, msg->len,
-                    record_dlq_headers(
-                            &(struct record_origin){
-                                    .topic = rd_kafka_topic_name(msg->rkt),
-                                    .partition = msg->partition,
-                                    .offset = msg->offset,
-                                    .headers = orig,
-                            },
-                            &(struct record_fault){
-                                    .service = SERVICE_NAME,
-                                    .stage = "decode",
-                                    .code = code,
-                                    .message = message,
-                            }));
+                    msg->payload, msg->len, record_dlq_headers_of(msg, &fault));
 }
 
 /* A webhook that failed for good: its status to the DLQ. */

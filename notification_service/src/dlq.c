@@ -154,57 +154,35 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *arg)
         atomic_store(&d->fatal, true);
 }
 
-/* The DLQ producer's configuration: 'cfg' with acks=all and idempotence.
- * Returns a new conf (the caller owns it), or NULL with errstr. */
-static rd_kafka_conf_t *producer_conf_new(const struct config *cfg,
-                                          char *errstr, size_t errstr_size)
-{
-        rd_kafka_conf_t *conf;
-
-        conf = kafka_conf_new(cfg, KAFKA_ROLE_PRODUCER, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        /* A dead letter is never lost: no variable can weaken these. */
-        if (kafka_conf_default(conf, cfg, "enable.idempotence", "true",
-                               KAFKA_REQUIRED, errstr, errstr_size) < 0 ||
-            kafka_conf_default(conf, cfg, "acks", "all", KAFKA_REQUIRED,
-                               errstr, errstr_size) < 0) {
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        return conf;
-}
+/* The DLQ producer's guarantees: acks=all and idempotence (a dead letter
+ * is never lost: no variable can weaken these). */
+static const struct kafka_setting producer_settings[] = {
+        {"enable.idempotence", "true", KAFKA_REQUIRED},
+        {"acks", "all", KAFKA_REQUIRED},
+};
 
 int dlq_check_config(const struct config *cfg, char *errstr,
                      size_t errstr_size)
 {
-        rd_kafka_conf_t *conf = producer_conf_new(cfg, errstr, errstr_size);
-
-        if (!conf)
-                return -1;
-        rd_kafka_conf_destroy(conf);
-        return 0;
+        return kafka_conf_check(kafka_conf_with(
+                cfg, KAFKA_ROLE_PRODUCER, KAFKA_SETTINGS(producer_settings),
+                errstr, errstr_size));
 }
 
 static rd_kafka_t *producer_new(struct dlq *d, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *conf;
-        rd_kafka_t *rk;
-        char rderr[256];
 
-        conf = producer_conf_new(d->cfg, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-        rd_kafka_conf_set_error_cb(conf, on_error);
-        rd_kafka_conf_set_opaque(conf, d);
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
-        if (!rk) {
-                snprintf(errstr, errstr_size, "DLQ producer: %s", rderr);
-                rd_kafka_conf_destroy(conf);
-                return NULL;
+        conf = kafka_conf_with(d->cfg, KAFKA_ROLE_PRODUCER,
+                               KAFKA_SETTINGS(producer_settings), errstr,
+                               errstr_size);
+        if (conf) {
+                rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+                rd_kafka_conf_set_error_cb(conf, on_error);
+                rd_kafka_conf_set_opaque(conf, d);
         }
-        return rk; /* conf now owned, and freed, by rk */
+        return kafka_client_new(RD_KAFKA_PRODUCER, conf, "the DLQ producer",
+                                errstr, errstr_size);
 }
 
 struct dlq *dlq_new(const struct config *cfg, const char *topic,

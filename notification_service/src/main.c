@@ -2,7 +2,7 @@
  * writes one ECS JSON line per status (and POSTs it to a webhook when one
  * is configured). This file only names the parts; shared/service.h runs
  * them in the one order all three services share. */
-#include "app.h"
+#include "notifier.h"
 #include "settings.h"
 #include "shared/service.h"
 
@@ -14,9 +14,9 @@ static const struct service_def notification_service = {
         .topics = SERVICE_TOPIC_NOTIFICATIONS | SERVICE_TOPIC_NOTIFICATIONS_DLQ,
         .settings_load = notification_settings_new,
         .settings_free = notification_settings_free,
-        .start = notification_app_start,
-        .run = notification_app_run,
-        .destroy = notification_app_destroy,
+        .start = notifier_service_start,
+        .run = notifier_service_run,
+        .destroy = notifier_service_destroy,
 };
 
 int main(int argc, char **argv)

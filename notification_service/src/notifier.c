@@ -12,6 +12,7 @@
 #include "shared/kafka.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/service.h"
 #include "shared/shutdown.h"
 #include "shared/util.h"
 #include "webhook.h"
@@ -52,46 +53,23 @@ static void metrics_register(struct notifier *n, struct metrics *m)
                                NULL);
 }
 
-/* The consumer's configuration: 'cfg' with the settings the delivery
- * guarantee rests on. Returns a new conf (the caller owns it), or NULL
- * with errstr naming the variable at fault. */
-static rd_kafka_conf_t *consumer_conf_new(const struct config *cfg,
-                                          char *errstr, size_t errstr_size)
-{
-        rd_kafka_conf_t *conf;
-        /* These make the delivery guarantee, so a KAFKA_* variable that
-         * contradicts one stops the start. Offsets are committed
-         * explicitly (commits.c), never automatically, so what is
-         * committed is exactly what is finished. */
-        static const char *const props[][2] = {
-                {"isolation.level", "read_committed"},
-                {"enable.auto.commit", "false"},
-                {"enable.auto.offset.store", "false"},
-                {"enable.partition.eof", "false"},
-        };
-
-        conf = kafka_conf_new(cfg, KAFKA_ROLE_CONSUMER, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-                if (kafka_conf_default(conf, cfg, props[i][0], props[i][1],
-                                       KAFKA_REQUIRED, errstr,
-                                       errstr_size) < 0) {
-                        rd_kafka_conf_destroy(conf);
-                        return NULL;
-                }
-        }
-        return conf;
-}
+/* The consumer's guarantees: a KAFKA_* variable that contradicts one stops
+ * the start. Offsets are committed explicitly (commits.c), never
+ * automatically, so what is committed is exactly what is finished. */
+static const struct kafka_setting consumer_settings[] = {
+        {"isolation.level", "read_committed", KAFKA_REQUIRED},
+        {"enable.auto.commit", "false", KAFKA_REQUIRED},
+        {"enable.auto.offset.store", "false", KAFKA_REQUIRED},
+        {"enable.partition.eof", "false", KAFKA_REQUIRED},
+};
 
 int notifier_check_config(const struct config *cfg, char *errstr,
                           size_t errstr_size)
 {
-        rd_kafka_conf_t *conf = consumer_conf_new(cfg, errstr, errstr_size);
-
-        if (!conf)
+        if (kafka_conf_check(kafka_conf_with(cfg, KAFKA_ROLE_CONSUMER,
+                                             KAFKA_SETTINGS(consumer_settings),
+                                             errstr, errstr_size)) < 0)
                 return -1;
-        rd_kafka_conf_destroy(conf);
         return dlq_check_config(cfg, errstr, errstr_size);
 }
 
@@ -99,22 +77,14 @@ static rd_kafka_t *consumer_new(struct notifier *n, char *errstr,
                                 size_t errstr_size)
 {
         rd_kafka_conf_t *conf;
-        rd_kafka_t *rk;
-        char rderr[256];
 
-        conf = consumer_conf_new(n->cfg, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        commits_set_callbacks(n, conf);
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof(rderr));
-        if (!rk) {
-                snprintf(errstr, errstr_size, "consumer: %s", rderr);
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        /* conf now owned, and freed, by rk */
-        rd_kafka_poll_set_consumer(rk);
-        return rk;
+        conf = kafka_conf_with(n->cfg, KAFKA_ROLE_CONSUMER,
+                               KAFKA_SETTINGS(consumer_settings), errstr,
+                               errstr_size);
+        if (conf)
+                commits_set_callbacks(n, conf);
+        return kafka_client_new(RD_KAFKA_CONSUMER, conf, "the consumer",
+                                errstr, errstr_size);
 }
 
 static struct webhook *webhook_start(struct notifier *n, char *errstr,
@@ -329,4 +299,22 @@ void notifier_destroy(struct notifier *n)
         free(n->dlq_topic);
         pthread_mutex_destroy(&n->tracker_lock);
         free(n);
+}
+
+void *notifier_service_start(struct service *svc, char *errstr,
+                             size_t errstr_size)
+{
+        return notifier_new(&svc->cfg, svc->settings, svc->metrics, errstr,
+                            errstr_size);
+}
+
+int notifier_service_run(struct service *svc)
+{
+        return notifier_run(svc->app);
+}
+
+void notifier_service_destroy(struct service *svc)
+{
+        notifier_destroy(svc->app);
+        svc->app = NULL;
 }

@@ -42,4 +42,12 @@ int notifier_run(struct notifier *n);
 /* Free everything. No operation if NULL. */
 void notifier_destroy(struct notifier *n);
 
+/* The notifier as notification_service's service_def hooks
+ * (shared/service.h): svc->app is the notifier. */
+struct service;
+void *notifier_service_start(struct service *svc, char *errstr,
+                             size_t errstr_size);
+int notifier_service_run(struct service *svc);
+void notifier_service_destroy(struct service *svc);
+
 #endif

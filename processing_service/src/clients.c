@@ -97,63 +97,46 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 rd_kafka_conf_t *clients_producer_conf(const struct processor_options *opts,
                                        char *errstr, size_t errstr_size)
 {
-        const struct config *cfg = opts->cfg;
         long long timeout_ms = opts->txn_max_ms * 2 + 10000;
-        rd_kafka_conf_t *conf;
         char timeout[32];
+        /* Transactional, so idempotent with acks=all. An instance that
+         * dies with a transaction open blocks the read_committed readers
+         * of its partitions until the broker aborts it: keep that short,
+         * but longer than a transaction lives. Right after a commit the
+         * coordinator is still writing its markers and answers the next
+         * transaction's first request with CONCURRENT_TRANSACTIONS:
+         * retried after retry.backoff.ms, whose default (100 ms) would cap
+         * a busy instance at a few commits per second (the Java client
+         * uses 20 ms for this case). */
+        const struct kafka_setting settings[] = {
+                {"transactional.id", opts->transactional_id, KAFKA_REQUIRED},
+                {"enable.idempotence", "true", KAFKA_REQUIRED},
+                {"acks", "all", KAFKA_REQUIRED},
+                {"transaction.timeout.ms", timeout, KAFKA_DEFAULT},
+                {"retry.backoff.ms", "20", KAFKA_DEFAULT},
+        };
 
-        /* Transactional, so idempotent with acks=all. */
-        conf = kafka_conf_new(cfg, KAFKA_ROLE_PRODUCER, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        /* An instance that dies with a transaction open blocks the
-         * read_committed readers of its partitions until the broker aborts
-         * it: keep that short, but longer than a transaction lives. */
         snprintf(timeout, sizeof(timeout), "%lld",
                  timeout_ms > 900000 ? 900000LL : timeout_ms);
-        if (kafka_conf_default(conf, cfg, "transactional.id",
-                               opts->transactional_id, KAFKA_REQUIRED, errstr,
-                               errstr_size) < 0 ||
-            kafka_conf_default(conf, cfg, "enable.idempotence", "true",
-                               KAFKA_REQUIRED, errstr, errstr_size) < 0 ||
-            kafka_conf_default(conf, cfg, "acks", "all", KAFKA_REQUIRED,
-                               errstr, errstr_size) < 0 ||
-            kafka_conf_default(conf, cfg, "transaction.timeout.ms", timeout,
-                               KAFKA_DEFAULT, errstr, errstr_size) < 0 ||
-            /* Right after a commit the coordinator is still writing its
-             * markers and answers the next transaction's first request
-             * with CONCURRENT_TRANSACTIONS: retried after
-             * retry.backoff.ms, whose default (100 ms) would cap a busy
-             * instance at a few commits per second (the Java client uses
-             * 20 ms for this case). */
-            kafka_conf_default(conf, cfg, "retry.backoff.ms", "20",
-                               KAFKA_DEFAULT, errstr, errstr_size) < 0) {
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        return conf;
+        return kafka_conf_with(opts->cfg, KAFKA_ROLE_PRODUCER,
+                               KAFKA_SETTINGS(settings), errstr, errstr_size);
 }
+
+/* kafka_conf_new() refuses a cooperative assignor: the rebalance callback
+ * is written for eager ones. Offsets are committed by the producer's
+ * transactions only; orders that a producer may still abort are never
+ * read. */
+static const struct kafka_setting consumer_settings[] = {
+        {"enable.auto.commit", "false", KAFKA_REQUIRED},
+        {"isolation.level", "read_committed", KAFKA_REQUIRED},
+};
 
 rd_kafka_conf_t *clients_consumer_conf(const struct config *cfg, char *errstr,
                                        size_t errstr_size)
 {
-        rd_kafka_conf_t *conf;
-
-        /* kafka_conf_new() refuses a cooperative assignor: the rebalance
-         * callback is written for eager ones. */
-        conf = kafka_conf_new(cfg, KAFKA_ROLE_CONSUMER, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        if (/* Offsets are committed by the producer's transactions only. */
-            kafka_conf_default(conf, cfg, "enable.auto.commit", "false",
-                               KAFKA_REQUIRED, errstr, errstr_size) < 0 ||
-            /* Never read orders that a producer may still abort. */
-            kafka_conf_default(conf, cfg, "isolation.level", "read_committed",
-                               KAFKA_REQUIRED, errstr, errstr_size) < 0) {
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        return conf;
+        return kafka_conf_with(cfg, KAFKA_ROLE_CONSUMER,
+                               KAFKA_SETTINGS(consumer_settings), errstr,
+                               errstr_size);
 }
 
 void clients_set_callbacks(struct processor *p, rd_kafka_conf_t *producer_conf,
@@ -200,21 +183,19 @@ void producer_check_fatal(struct processor *p)
  * at shutdown. */
 int producer_start(struct processor *p)
 {
-        rd_kafka_conf_t *conf;
         rd_kafka_error_t *error;
-        char rderr[512];
+        char errstr[512];
 
-        conf = rd_kafka_conf_dup(p->producer_conf);
-        p->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr,
-                                   sizeof(rderr));
+        p->producer = kafka_client_new(RD_KAFKA_PRODUCER,
+                                       rd_kafka_conf_dup(p->producer_conf),
+                                       "the transactional producer", errstr,
+                                       sizeof(errstr));
         if (!p->producer) {
-                rd_kafka_conf_destroy(conf);
                 log_write(LOG_LEVEL_ERROR, "cannot create producer",
-                          (struct log_field[]){ LOG_STR("error.message", rderr) },
+                          (struct log_field[]){LOG_STR("error.message", errstr)},
                           1);
                 return -1;
         }
-        /* conf is now owned, and freed, by the producer */
         p->producer_fatal = false;
         /* This bumps the epoch of our transactional.id: an older producer
          * with it is fenced, and a transaction it left open is aborted. */

@@ -3,7 +3,6 @@
  * notifications topic, exactly once (Kafka transactions). This file only
  * names the parts; shared/service.h runs them in the one order all three
  * services share. */
-#include "app.h"
 #include "processor.h"
 #include "settings.h"
 #include "shared/service.h"
@@ -17,10 +16,10 @@ static const struct service_def processing_service = {
                   SERVICE_TOPIC_ORDERS_DLQ,
         .settings_load = processing_settings_load,
         .settings_free = processing_settings_free,
-        .start = processing_app_start,
-        .run = processing_app_run,
+        .start = processor_service_start,
+        .run = processor_service_run,
         .is_ready = processor_is_ready,
-        .destroy = processing_app_destroy,
+        .destroy = processor_service_destroy,
 };
 
 int main(int argc, char **argv)

@@ -47,25 +47,12 @@ static int produce(struct processor *p, const char *topic, const void *key,
 static int send_to_dlq(struct processor *p, const rd_kafka_message_t *msg,
                        const struct model_error *err, rd_kafka_resp_err_t *errp)
 {
-        rd_kafka_headers_t *orig = NULL, *hdrs;
+        const struct record_fault fault = {
+                DLQ_SERVICE, "decode", err->code, err->message, err->field,
+        };
+        rd_kafka_headers_t *hdrs = record_dlq_headers_of(msg, &fault);
         int ret;
 
-        if (rd_kafka_message_headers(msg, &orig) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                orig = NULL;
-        hdrs = record_dlq_headers(
-                &(struct record_origin){
-                        .topic = rd_kafka_topic_name(msg->rkt),
-                        .partition = msg->partition,
-                        .offset = msg->offset,
-                        .headers = orig,
-                },
-                &(struct record_fault){
-                        .service = DLQ_SERVICE,
-                        .stage = "decode",
-                        .code = err->code,
-                        .message = err->message,
-                        .field = err->field,
-                });
         ret = produce(p, p->dlq_topic, msg->key, msg->key_len, msg->payload,
                       msg->len, hdrs, errp);
         if (ret < 0 && *errp == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {

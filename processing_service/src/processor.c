@@ -15,8 +15,10 @@
 #include <string.h>
 
 #include "processor_int.h"
+#include "settings.h"
 #include "shared/kafka.h"
 #include "shared/metrics.h"
+#include "shared/service.h"
 #include "shared/shutdown.h"
 #include "shared/util.h"
 
@@ -83,17 +85,11 @@ static void processor_metrics_init(struct processor *p, struct metrics *m)
 int processor_check_config(const struct processor_options *opts,
                            char *errstr, size_t errstr_size)
 {
-        rd_kafka_conf_t *conf = clients_producer_conf(opts, errstr,
-                                                      errstr_size);
-
-        if (!conf)
+        if (kafka_conf_check(clients_producer_conf(opts, errstr,
+                                                   errstr_size)) < 0)
                 return -1;
-        rd_kafka_conf_destroy(conf);
-        conf = clients_consumer_conf(opts->cfg, errstr, errstr_size);
-        if (!conf)
-                return -1;
-        rd_kafka_conf_destroy(conf);
-        return 0;
+        return kafka_conf_check(clients_consumer_conf(opts->cfg, errstr,
+                                                      errstr_size));
 }
 
 /* Copy what 'p' keeps of 'opts'. Returns 0, or -1 when out of memory. */
@@ -125,8 +121,7 @@ struct processor *processor_new(const struct processor_options *opts,
                                 char *errstr, size_t errstr_size)
 {
         struct processor *p = calloc(1, sizeof(*p));
-        rd_kafka_conf_t *cconf = NULL;
-        char rderr[512];
+        rd_kafka_conf_t *cconf;
 
         if (!p || processor_init(p, opts) == -1) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -139,19 +134,12 @@ struct processor *processor_new(const struct processor_options *opts,
         if (!cconf)
                 goto fail;
         clients_set_callbacks(p, p->producer_conf, cconf);
-        p->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, rderr,
-                                   sizeof(rderr));
-        if (!p->consumer) {
-                snprintf(errstr, errstr_size, "cannot create consumer: %s",
-                         rderr);
+        p->consumer = kafka_client_new(RD_KAFKA_CONSUMER, cconf, "the consumer",
+                                       errstr, errstr_size);
+        if (!p->consumer)
                 goto fail;
-        }
-        cconf = NULL; /* now owned, and freed, by the consumer */
-        rd_kafka_poll_set_consumer(p->consumer);
         return p;
 fail:
-        if (cconf)
-                rd_kafka_conf_destroy(cconf);
         processor_destroy(p);
         return NULL;
 }
@@ -312,4 +300,32 @@ close:
         rd_kafka_consumer_close(p->consumer);
         log_write(LOG_LEVEL_INFO, "left the group", NULL, 0);
         return ret;
+}
+
+void *processor_service_start(struct service *svc, char *errstr,
+                              size_t errstr_size)
+{
+        const struct processing_settings *s = svc->settings;
+        struct processor_options opts;
+
+        log_write(LOG_LEVEL_INFO, "rules loaded",
+                  (struct log_field[]){
+                          LOG_INT("rules.max_quantity", s->rules.max_quantity),
+                          LOG_INT("rules.catalog_items",
+                                  (long long)s->rules.catalog_count),
+                  },
+                  2);
+        processing_settings_options(svc, &opts);
+        return processor_new(&opts, errstr, errstr_size);
+}
+
+int processor_service_run(struct service *svc)
+{
+        return processor_run(svc->app);
+}
+
+void processor_service_destroy(struct service *svc)
+{
+        processor_destroy(svc->app);
+        svc->app = NULL;
 }

@@ -60,4 +60,12 @@ bool processor_is_ready(void *arg, char *reason, size_t reason_size);
 /* Destroy the clients and free 'p'. No operation if NULL. */
 void processor_destroy(struct processor *p);
 
+/* The processor as processing_service's service_def hooks
+ * (shared/service.h): svc->app is the processor. */
+struct service;
+void *processor_service_start(struct service *svc, char *errstr,
+                              size_t errstr_size);
+int processor_service_run(struct service *svc);
+void processor_service_destroy(struct service *svc);
+
 #endif

@@ -49,6 +49,41 @@ int kafka_conf_default(rd_kafka_conf_t *conf, const struct config *cfg,
                        enum kafka_default_mode mode, char *errstr,
                        size_t errstr_size);
 
+/* One property set on a client's configuration with kafka_conf_default():
+ * a guarantee the client rests on (KAFKA_REQUIRED), or a default of ours
+ * (KAFKA_DEFAULT). */
+struct kafka_setting {
+        const char *name;
+        const char *value;
+        enum kafka_default_mode mode;
+};
+
+/* A static array of settings and its length, as kafka_conf_with() takes
+ * them. */
+#define KAFKA_SETTINGS(a) (a), (sizeof(a) / sizeof((a)[0]))
+
+/* kafka_conf_new(), then kafka_conf_default() for each of 'settings' in
+ * order. Returns the configuration (the caller owns it), or NULL with
+ * errstr naming the variable at fault. */
+rd_kafka_conf_t *kafka_conf_with(const struct config *cfg,
+                                 enum kafka_client_role role,
+                                 const struct kafka_setting *settings,
+                                 size_t nsettings, char *errstr,
+                                 size_t errstr_size);
+
+/* rd_kafka_new() that takes 'conf' in every case: it is owned by the new
+ * client, or destroyed when none could be made (then errstr says
+ * "cannot create <what>: ..."). A consumer also gets its main queue
+ * forwarded to rd_kafka_consumer_poll(). Returns the client, or NULL. */
+rd_kafka_t *kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                             const char *what, char *errstr,
+                             size_t errstr_size);
+
+/* For a start-up check that a configuration can be built: destroys
+ * 'conf' and returns 0, or returns -1 when it is NULL (its builder has
+ * set errstr). */
+int kafka_conf_check(rd_kafka_conf_t *conf);
+
 /* Create each of 'topics' that does not exist yet with 'partitions' and
  * 'replication_factor'; one that exists already is fine, and so is one that
  * another instance creates at the same moment. Uses 'rk' (any client).

@@ -34,6 +34,11 @@ struct record_fault {
 rd_kafka_headers_t *record_dlq_headers(const struct record_origin *origin,
                                        const struct record_fault *fault);
 
+/* The same for a record just consumed: its topic, partition, offset and
+ * headers are the origin. */
+rd_kafka_headers_t *record_dlq_headers_of(const rd_kafka_message_t *msg,
+                                          const struct record_fault *fault);
+
 void record_header_add_str(rd_kafka_headers_t *hdrs, const char *name,
                            const char *value);
 void record_header_add_int(rd_kafka_headers_t *hdrs, const char *name,

@@ -33,6 +33,11 @@ bool utf8_is_valid(const char *s, size_t len, size_t *chars);
  * to U+009F); 's' must be valid UTF-8. */
 bool utf8_has_control(const char *s, size_t len);
 
+/* Write the message into 'errstr' (when not NULL) and return -1, for
+ * "return error_set(errstr, size, ...);" in the 0/-1 + errstr idiom. */
+int error_set(char *errstr, size_t errstr_size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* A copy of the 'len' bytes at 'p' with a NUL after them (so a string
  * stays one), or NULL when out of memory. You own it: free(3) it. */
 char *memdup(const void *p, size_t len);
