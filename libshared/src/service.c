@@ -2,6 +2,7 @@
  * down as the order of start-up; teardown is the reverse, in
  * service_release(), which accepts a service stopped at any step. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "shared/metrics.h"
 #include "shared/service.h"
 #include "shared/shutdown.h"
+#include "shared/util.h"
 
 /* How the watch looks at the broker: every second while ready, each
  * metadata request bounded. */
@@ -37,8 +39,11 @@ static int service_configure(struct service *svc, char *errstr,
         else if (svc->def->topics & SERVICE_TOPIC_NOTIFICATIONS_DLQ)
                 snprintf(svc->dlq_topic, sizeof(svc->dlq_topic), "%s.dlq",
                          svc->cfg.notifications_topic);
-        svc->settings = svc->def->settings_load(svc, errstr, errstr_size);
-        return svc->settings ? 0 : -1;
+        svc->settings = calloc(1, svc->def->settings_size);
+        if (!svc->settings)
+                return error_set(errstr, errstr_size, "out of memory");
+        return svc->def->settings_load(svc, svc->settings, errstr,
+                                       errstr_size);
 }
 
 /* The readiness watch on the service's topics. */
@@ -182,8 +187,9 @@ int service_main(const struct service_def *def, int argc, char **argv)
                   (struct log_field[]){LOG_INT("process.exit_code", r)}, 1);
         log_fini();
 out:
-        if (svc.settings)
-                def->settings_free(svc.settings);
+        if (svc.settings && def->settings_release)
+                def->settings_release(svc.settings);
+        free(svc.settings);
         config_release(&svc.cfg);
         return r;
 }

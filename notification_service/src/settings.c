@@ -9,6 +9,7 @@
 #include "settings.h"
 #include "shared/config.h"
 #include "shared/service.h"
+#include "shared/util.h"
 #include "webhook_policy.h"
 
 const char notification_settings_usage[] =
@@ -76,37 +77,27 @@ void notification_settings_release(struct notification_settings *s)
         s->webhook_url = NULL;
 }
 
-void *notification_settings_new(const struct service *svc, char *errstr,
-                                size_t errstr_size)
+int notification_settings_open(const struct service *svc, void *settings,
+                               char *errstr, size_t errstr_size)
 {
-        struct notification_settings *s = calloc(1, sizeof(*s));
+        struct notification_settings *s = settings;
 
-        if (!s) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return NULL;
-        }
-        if (notification_settings_load(s, errstr, errstr_size) == -1) {
-                free(s);
-                return NULL;
-        }
-        if (notifier_check_config(&svc->cfg, errstr, errstr_size) == -1)
-                goto fail;
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-                snprintf(errstr, errstr_size, "cannot initialise libcurl");
-                goto fail;
-        }
-        return s;
-fail:
-        notification_settings_release(s);
-        free(s);
-        return NULL;
+        if (notification_settings_load(s, errstr, errstr_size) == -1 ||
+            notifier_check_config(&svc->cfg, errstr, errstr_size) == -1)
+                return -1;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return error_set(errstr, errstr_size,
+                                 "cannot initialise libcurl");
+        s->curl_ready = true;
+        return 0;
 }
 
-void notification_settings_free(void *settings)
+void notification_settings_close(void *settings)
 {
-        if (!settings)
-                return;
-        curl_global_cleanup();
-        notification_settings_release(settings);
-        free(settings);
+        struct notification_settings *s = settings;
+
+        if (s->curl_ready)
+                curl_global_cleanup();
+        s->curl_ready = false;
+        notification_settings_release(s);
 }

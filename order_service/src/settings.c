@@ -48,25 +48,13 @@ static int settings_read(struct order_settings *s, char *errstr,
         return 0;
 }
 
-void *order_settings_load(const struct service *svc, char *errstr,
-                          size_t errstr_size)
+int order_settings_load(const struct service *svc, void *settings,
+                        char *errstr, size_t errstr_size)
 {
-        struct order_settings *s = calloc(1, sizeof(*s));
+        struct order_settings *s = settings;
 
-        if (!s) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return NULL;
-        }
-        if (settings_read(s, errstr, errstr_size) == -1 ||
-            publisher_check_config(&svc->cfg, s->delivery_timeout_ms,
-                                   s->linger_ms, errstr, errstr_size) == -1) {
-                free(s);
-                return NULL;
-        }
-        return s;
-}
-
-void order_settings_free(void *settings)
-{
-        free(settings);
+        if (settings_read(s, errstr, errstr_size) == -1)
+                return -1;
+        return publisher_check_config(&svc->cfg, s->delivery_timeout_ms,
+                                      s->linger_ms, errstr, errstr_size);
 }

@@ -14,12 +14,11 @@ struct order_settings {
         int linger_ms;           /* KAFKA_LINGER_MS, or ours */
 };
 
-/* service_def.settings_load: read the variables and check that the
- * producer can be configured. Returns a new struct order_settings (free
- * it with order_settings_free()), or NULL with errstr. */
-void *order_settings_load(const struct service *svc, char *errstr,
-                          size_t errstr_size);
-void order_settings_free(void *settings);
+/* service_def.settings_load: read the variables into 'settings' (a struct
+ * order_settings, which owns nothing) and check that the producer can be
+ * configured. Returns 0, or -1 with errstr naming the variable at fault. */
+int order_settings_load(const struct service *svc, void *settings,
+                        char *errstr, size_t errstr_size);
 
 /* The variables and defaults, for --help. */
 extern const char order_settings_usage[];

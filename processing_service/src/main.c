@@ -14,8 +14,9 @@ static const struct service_def processing_service = {
         .http_port = 8002,
         .topics = SERVICE_TOPIC_ORDERS | SERVICE_TOPIC_NOTIFICATIONS |
                   SERVICE_TOPIC_ORDERS_DLQ,
+        .settings_size = sizeof(struct processing_settings),
         .settings_load = processing_settings_load,
-        .settings_free = processing_settings_free,
+        .settings_release = processing_settings_release,
         .start = processor_service_start,
         .run = processor_service_run,
         .is_ready = processor_is_ready,

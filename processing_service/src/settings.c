@@ -10,6 +10,7 @@
 #include "shared/kafka_watch.h"
 #include "shared/order.h"
 #include "shared/service.h"
+#include "shared/util.h"
 
 const char processing_settings_usage[] =
         "Checks each order on ORDERS_TOPIC and writes its status to\n"
@@ -66,45 +67,33 @@ void processing_settings_options(const struct service *svc,
         };
 }
 
-void *processing_settings_load(const struct service *svc, char *errstr,
-                               size_t errstr_size)
+int processing_settings_load(const struct service *svc, void *settings,
+                             char *errstr, size_t errstr_size)
 {
-        struct processing_settings *s = calloc(1, sizeof(*s));
+        struct processing_settings *s = settings;
         struct service view = *svc;
         struct processor_options opts;
         char rerr[CONFIG_ERRSTR_SIZE];
 
-        if (!s) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return NULL;
-        }
         rules_init(&s->rules, 100);
         if (settings_read(s, &svc->cfg, errstr, errstr_size) == -1)
-                goto fail;
+                return -1;
         rules_init(&s->rules, s->max_quantity);
         if (s->catalog_file && rules_load_catalog(&s->rules, s->catalog_file,
-                                                  rerr, sizeof(rerr)) == -1) {
-                snprintf(errstr, errstr_size, "CATALOG_FILE: %s", rerr);
-                goto fail;
-        }
+                                                  rerr, sizeof(rerr)) == -1)
+                return error_set(errstr, errstr_size, "CATALOG_FILE: %s", rerr);
         view.settings = s;
         processing_settings_options(&view, &opts);
-        if (processor_check_config(&opts, errstr, errstr_size) == -1)
-                goto fail;
-        return s;
-fail:
-        processing_settings_free(s);
-        return NULL;
+        return processor_check_config(&opts, errstr, errstr_size);
 }
 
-void processing_settings_free(void *settings)
+void processing_settings_release(void *settings)
 {
         struct processing_settings *s = settings;
 
-        if (!s)
-                return;
         rules_release(&s->rules);
         free(s->catalog_file);
         free(s->transactional_id);
-        free(s);
+        s->catalog_file = NULL;
+        s->transactional_id = NULL;
 }

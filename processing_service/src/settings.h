@@ -20,13 +20,13 @@ struct processing_settings {
         struct rules rules;        /* MAX_QUANTITY and the catalog */
 };
 
-/* service_def.settings_load: read the variables, load the catalog and
- * check the clients' configuration. Returns a new struct
- * processing_settings (free it with processing_settings_free()), or NULL
- * with errstr naming the variable at fault. */
-void *processing_settings_load(const struct service *svc, char *errstr,
-                               size_t errstr_size);
-void processing_settings_free(void *settings);
+/* service_def.settings_load: read the variables into 'settings' (a
+ * struct processing_settings), load the catalog and check the clients'
+ * configuration. Returns 0, or -1 with errstr naming the variable at
+ * fault. Release with processing_settings_release(). */
+int processing_settings_load(const struct service *svc, void *settings,
+                             char *errstr, size_t errstr_size);
+void processing_settings_release(void *settings);
 
 /* The options of the processor these settings give. */
 struct processor_options;

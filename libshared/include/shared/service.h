@@ -34,7 +34,7 @@ struct metrics;
 struct service {
         const struct service_def *def;
         struct config cfg;
-        void *settings;            /* from def->settings_load */
+        void *settings;            /* def->settings_size bytes, loaded */
         struct metrics *metrics;
         struct kafka_watch *watch; /* broker and topics, for /readyz */
         struct http_server *http;
@@ -50,12 +50,17 @@ struct service_def {
         /* The topics the readiness watch checks, and creates when
          * missing: SERVICE_TOPIC_* bits. */
         unsigned topics;
-        /* Read the service's own variables and check that its Kafka
-         * clients can be configured from svc->cfg. Returns the settings
-         * (svc->settings), or NULL with errstr: a bad configuration. */
-        void *(*settings_load)(const struct service *svc, char *errstr,
-                               size_t errstr_size);
-        void (*settings_free)(void *settings);
+        /* The service's own settings: service_main() allocates
+         * 'settings_size' zeroed bytes (svc->settings) and frees them.
+         * settings_load reads the service's variables into them and
+         * checks that its Kafka clients can be configured from svc->cfg;
+         * returns 0, or -1 with errstr: a bad configuration. Then (also
+         * after a failed load) settings_release, when not NULL, frees
+         * what they own. */
+        size_t settings_size;
+        int (*settings_load)(const struct service *svc, void *settings,
+                             char *errstr, size_t errstr_size);
+        void (*settings_release)(void *settings);
         /* Fill in what the service adds to the HTTP server (threads,
          * request metrics...); 'opts' holds the shared defaults. */
         void (*http_options)(const struct service *svc,
