@@ -127,6 +127,17 @@ static int service_start(struct service *svc, char *errstr,
         return service_http_start(svc, errstr, errstr_size);
 }
 
+/* The run of a service whose work happens on other threads (HTTP
+ * workers): wait for the shutdown request. A signal other than the
+ * shutdown ones (SIGHUP) ends a wait early. */
+static int service_wait(struct service *svc)
+{
+        (void)svc;
+        while (!shutdown_wait(1000))
+                ;
+        return 0;
+}
+
 /* Tear down in reverse whatever was started. */
 static void service_release(struct service *svc)
 {
@@ -178,7 +189,7 @@ int service_main(const struct service_def *def, int argc, char **argv)
                                           http_server_port(svc.http)),
                           },
                           2);
-                r = def->run ? def->run(&svc) : (shutdown_wait(-1), 0);
+                r = def->run ? def->run(&svc) : service_wait(&svc);
                 r = r == 0 ? 0 : 1;
                 log_write(LOG_LEVEL_INFO, "shutting down", NULL, 0);
         }
