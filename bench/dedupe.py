@@ -1,8 +1,8 @@
-"""The dedupe store's cost (run by bench/dedupe.sh): catch-up over one
-preloaded backlog with the store off (DEDUPE_RETENTION=0) and on, in
-alternating rounds in the same run (the shared machine's load moves the
-figures between runs, not within one); then the store's memory and its
-restore rate over a changelog of --entries order_ids.
+"""The dedupe store's cost (run by bench/processing_service.sh --dedupe):
+catch-up over one preloaded backlog with the store off (DEDUPE_RETENTION=0)
+and on, in alternating rounds in the same run (the shared machine's load
+moves the figures between runs, not within one); then the store's memory
+and its restore rate over a changelog of --entries order_ids.
 
 Numbers, not assertions."""
 import argparse
@@ -66,24 +66,34 @@ class Service:
         self.log.close()
 
 
+def broker_cpu():
+    pid = os.environ.get("BENCH_BROKER_PID")
+    return ps.cpu_seconds(int(pid)) if pid else 0.0
+
+
 def catch_up(args, orders, dedupe):
     """One catch-up over the whole backlog by a new group: records/s from
-    the first commit, and the peak RSS."""
+    the first commit, CPU µs per record of the service and of the broker,
+    and the peak RSS."""
     group = f"dd-{uuid.uuid4().hex[:8]}"
     svc = Service(args, group, orders, f"dd-notif-{group}",
                   DEDUPE_RETENTION="7d" if dedupe else "0")
     first = svc.wait(lambda: (metric(svc.url, "processing_records_total") or 0) > 0 and
-                     (time.monotonic(), metric(svc.url, "processing_records_total")),
+                     (time.monotonic(), metric(svc.url, "processing_records_total"),
+                      ps.cpu_seconds(svc.proc.pid), broker_cpu()),
                      "the first commit")
     svc.wait(lambda: (metric(svc.url, "processing_records_total") or 0) >= args.orders,
              "the catch-up")
     done = time.monotonic()
-    rate = (args.orders - first[1]) / (done - first[0])
+    n = args.orders - first[1]
+    rate = n / (done - first[0])
+    cpu = (1e6 * (ps.cpu_seconds(svc.proc.pid) - first[2]) / n,
+           1e6 * (broker_cpu() - first[3]) / n)
     rss = peak_rss_mib(svc.proc.pid)
     entries = metric(svc.url, "processing_dedupe_entries") or 0
     nbytes = metric(svc.url, "processing_dedupe_bytes") or 0
     svc.stop()
-    return rate, rss, entries, nbytes
+    return rate, cpu, rss, entries, nbytes
 
 
 def write_changelog(bootstrap, topic, n):
@@ -141,18 +151,25 @@ def main():
     ps.preload(args.bootstrap, orders, args.orders, "dd")
     print(f"preloaded {args.orders:,} orders in {time.monotonic() - t0:.1f} s")
     runs = {False: [], True: []}
+    cpus = {False: [], True: []}
     for r in range(args.rounds):
         for dedupe in ((False, True) if r % 2 == 0 else (True, False)):
-            rate, rss, entries, nbytes = catch_up(args, orders, dedupe)
+            rate, cpu, rss, entries, nbytes = catch_up(args, orders, dedupe)
             runs[dedupe].append(rate)
+            cpus[dedupe].append(cpu)
             print(f"round {r + 1}, dedupe {'on ' if dedupe else 'off'}: {rate:,.0f} records/s "
-                  f"from the first commit, peak RSS {rss:.0f} MiB"
+                  f"from the first commit, CPU per record: service {cpu[0]:.1f} us, "
+                  f"broker {cpu[1]:.1f} us; peak RSS {rss:.0f} MiB"
                   + (f", store {entries:,.0f} entries in {nbytes / 2**20:.1f} MiB"
                      if dedupe else "")
                   + f" (load average {os.getloadavg()[0]:.1f})")
     off, on = statistics.median(runs[False]), statistics.median(runs[True])
     print(f"catch-up median: off {off:,.0f} records/s, on {on:,.0f} records/s: "
-          f"{100 * (off - on) / off:+.1f}% slower with the store")
+          f"{100 * (off - on) / off:+.1f}% slower with the store; CPU per record (median): "
+          f"service {statistics.median(c[0] for c in cpus[False]):.1f} -> "
+          f"{statistics.median(c[0] for c in cpus[True]):.1f} us, broker "
+          f"{statistics.median(c[1] for c in cpus[False]):.1f} -> "
+          f"{statistics.median(c[1] for c in cpus[True]):.1f} us")
 
     restored, seconds, nbytes, rss = restore(args, args.entries)
     per_million = 1e6 / restored

@@ -74,22 +74,31 @@ static void changelog_metrics_init(struct processor *p, struct metrics *m)
                 "Memory the dedupe store takes, as allocated.", NULL);
 }
 
-/* The reader of the changelog: no group (assign only), never commits,
- * skips aborted transactions ('isolation' read_committed), or, for
- * measuring ends, sees them (read_uncommitted). */
+/* A reader of the changelog: assign only (it never joins the group),
+ * never commits; it skips aborted transactions ('isolation'
+ * read_committed) or, for measuring ends, sees them (read_uncommitted).
+ * Ours alone: these properties are set whatever a KAFKA_* variable says
+ * (it means the group's consumer), and the restore relies on them. */
 static rd_kafka_t *reader_new(const struct config *cfg, const char *isolation,
                               const char *what, char *errstr,
                               size_t errstr_size)
 {
-        const struct kafka_setting settings[] = {
-                {"enable.auto.commit", "false", KAFKA_REQUIRED},
-                {"isolation.level", isolation, KAFKA_REQUIRED},
-                {"enable.partition.eof", "true", KAFKA_REQUIRED},
+        const char *props[] = {
+                "enable.auto.commit",   "false",
+                "enable.partition.eof", "true",
+                "isolation.level",      isolation,
         };
-        rd_kafka_conf_t *conf = kafka_conf_with(cfg, KAFKA_ROLE_CONSUMER,
-                                                KAFKA_SETTINGS(settings),
-                                                errstr, errstr_size);
+        rd_kafka_conf_t *conf = kafka_conf_new(cfg, KAFKA_ROLE_CONSUMER,
+                                               errstr, errstr_size);
 
+        for (size_t i = 0; conf && i < sizeof(props) / sizeof(props[0]);
+             i += 2) {
+                if (rd_kafka_conf_set(conf, props[i], props[i + 1], errstr,
+                                      errstr_size) != RD_KAFKA_CONF_OK) {
+                        rd_kafka_conf_destroy(conf);
+                        conf = NULL;
+                }
+        }
         if (!conf)
                 return NULL;
         return kafka_client_new(RD_KAFKA_CONSUMER, conf, what, errstr,
@@ -401,12 +410,10 @@ int changelog_turn(struct processor *p, int64_t now_ms)
         }
         if (now_ms >= p->dedupe_next_expire_ms) {
                 dedupe_expire(p->dedupe, time_epoch_ms());
-                metric_gauge_set(p->m_dedupe_entries,
-                                 (double)dedupe_count(p->dedupe));
-                metric_gauge_set(p->m_dedupe_bytes,
-                                 (double)dedupe_bytes(p->dedupe));
                 p->dedupe_next_expire_ms = now_ms + EXPIRE_EVERY_MS;
         }
+        metric_gauge_set(p->m_dedupe_entries, (double)dedupe_count(p->dedupe));
+        metric_gauge_set(p->m_dedupe_bytes, (double)dedupe_bytes(p->dedupe));
         return ret;
 }
 

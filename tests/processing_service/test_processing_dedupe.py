@@ -15,16 +15,6 @@ def duplicates(svc, result="ignored"):
                                  {"result": result}) or 0
 
 
-def wait_assigned(svc, timeout=90):
-    def assigned():
-        try:
-            return (pipeline.metric_value(svc.metrics(), "processing_rebalances_total")
-                    or 0) >= 1
-        except Exception:
-            return False
-    pipeline.wait_until(assigned, timeout, f"{svc.name} to join the group", interval=0.1)
-
-
 def test_same_order_three_times_gives_one_status(bootstrap, services):
     t = processing.Topics("dd3")
     pipeline.create_topics(bootstrap, [t.orders], partitions=3)
@@ -93,7 +83,7 @@ def test_two_instances_rebalancing_while_duplicates_flow_one_status_each(bootstr
     posts = [ids[i // 2 - (150 if i % 2 else 0)] for i in range(300, 2 * len(ids))]
     posts = ids[:150] + posts + ids[-150:]
     a = services("processing_service", t.environ(bootstrap, TXN_MAX_RECORDS=100))
-    wait_assigned(a)
+    processing.wait_assigned(a)
     stream = processing.Stream(bootstrap, t.orders, posts, chunk=150, pause=0.1).start()
     processing.wait_processed(a, 1000, 120)
 

@@ -77,6 +77,17 @@ def processed(svc):
             + metric_sum(text, "processing_duplicates_total"))
 
 
+def wait_assigned(svc, timeout=90):
+    """Until the instance has received a partition assignment."""
+    def assigned():
+        try:
+            return (pipeline.metric_value(svc.metrics(), "processing_rebalances_total")
+                    or 0) >= 1
+        except Exception:
+            return False
+    pipeline.wait_until(assigned, timeout, f"{svc.name} to join the group", interval=0.1)
+
+
 def wait_processed(svc, at_least, timeout, what=None):
     return pipeline.wait_until(lambda: (processed(svc) or 0) >= at_least, timeout,
                                what or f"{svc.name} to commit {at_least} records",
