@@ -91,8 +91,10 @@ need_compose() {
         fi
         if [ "${compose[0]}" = podman-compose ]; then
                 # podman-compose 1.0 (Debian 12) has no --env-file: the file's
-                # variables go in the environment, which wins as in Compose.
+                # variables go in the environment, which wins as in Compose;
+                # it ignores COMPOSE_PROJECT_NAME: -p.
                 compose_env_export
+                compose+=(-p "$(compose_var COMPOSE_PROJECT_NAME)")
         else
                 compose+=(--env-file "$compose_env")
         fi

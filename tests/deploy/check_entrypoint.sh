@@ -85,7 +85,7 @@ run "podman compose with the env file and compose file" 0 \
 fake "$scratch/podmanc" podman '[ "$1" = compose ] && exit 1; exit 0'
 fake "$scratch/podmanc" podman-compose 'echo "env ORDER_HOST_PORT=$ORDER_HOST_PORT BUILDAH_FORMAT=$BUILDAH_FORMAT" >>"'"$scratch"'/calls"'
 run "podman-compose with the compose file" 0 \
-        "^podman-compose -f $src/docker/docker-compose.yml logs -f --tail=200 order_service$" \
+        "^podman-compose -p order-pipeline -f $src/docker/docker-compose.yml logs -f --tail=200 order_service$" \
         "$scratch/podmanc" -- --logs order_service
 run "podman-compose: compose.env in the environment, images in docker format" 0 \
         "^env ORDER_HOST_PORT=8001 BUILDAH_FORMAT=docker$" "$scratch/podmanc" -- --ps
