@@ -5,18 +5,17 @@
 #   base.sh WORK_DIR
 #
 # When docker.io/library/debian:12 or :12-slim is not in Podman's image
-# store, a minbase Debian 12 from debootstrap is imported under both names.
-# The root file system tarball stays in WORK_DIR/debian-bookworm.tar, so a
-# store that lost the images is refilled without debootstrap. The mirror is
-# the one apt uses on this machine.
+# store, it is imported from a minbase Debian 12 made by debootstrap; the
+# slim one without documentation, manual pages and translations (and dpkg
+# told to leave them out, as Debian's official slim image does). The
+# tarballs stay in WORK_DIR, so a store that lost the images is refilled
+# without debootstrap. The mirror is the one apt uses on this machine.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=${1:?usage: base.sh WORK_DIR}
 podman=$here/podman.sh
 tags=(docker.io/library/debian:12 docker.io/library/debian:12-slim)
-tarball=$work/debian-bookworm.tar
-
 die() { echo "base.sh: $*" >&2; exit 1; }
 
 # The Debian mirror apt uses for bookworm's main component: from the package
@@ -37,19 +36,21 @@ apt_mirror() {
         printf '%s' "$url"
 }
 
-missing=()
-for tag in "${tags[@]}"; do
-        "$podman" image exists "$tag" || missing+=("$tag")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-        echo "base.sh: ${tags[*]} present"
-        exit 0
-fi
+# The dpkg configuration of Debian's official slim images (debuerreotype).
+slim_excludes='path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/man/*'
 
-mkdir -p "$work"
-if [ ! -s "$tarball" ]; then
+# Makes WORK_DIR/debian-bookworm.tar and debian-bookworm-slim.tar.
+make_tarballs() {
+        local mirror rootfs=$work/rootfs
         mirror=$(apt_mirror)
-        rootfs=$work/rootfs
         rm -rf "$rootfs"
         echo "base.sh: debootstrap --variant=minbase bookworm from $mirror" >&2
         if ! debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
@@ -57,13 +58,28 @@ if [ ! -s "$tarball" ]; then
                 die "debootstrap failed (log: $work/debootstrap.log)"
         fi
         rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-        tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" .
-        mv "$tarball.tmp" "$tarball"
+        tar -C "$rootfs" --numeric-owner -cf "$work/debian-bookworm.tar.tmp" .
+        printf '%s\n' "$slim_excludes" >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim"
+        find "$rootfs"/usr/share/doc -mindepth 1 -not -name copyright -not -type d -delete
+        find "$rootfs"/usr/share/doc -mindepth 1 -type d -empty -delete
+        rm -rf "$rootfs"/usr/share/{groff,info,linda,lintian,man}/*
+        find "$rootfs"/usr/share/locale -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
+        tar -C "$rootfs" --numeric-owner -cf "$work/debian-bookworm-slim.tar.tmp" .
+        mv "$work/debian-bookworm.tar.tmp" "$work/debian-bookworm.tar"
+        mv "$work/debian-bookworm-slim.tar.tmp" "$work/debian-bookworm-slim.tar"
         rm -rf "$rootfs"
-fi
-echo "base.sh: importing $tarball as ${missing[*]}" >&2
-id=$("$podman" import --change 'CMD ["bash"]' "$tarball" | tail -n 1)
-for tag in "${missing[@]}"; do
-        "$podman" tag "$id" "$tag"
+}
+
+mkdir -p "$work"
+for tag in "${tags[@]}"; do
+        if "$podman" image exists "$tag"; then
+                echo "base.sh: $tag present"
+                continue
+        fi
+        tarball=$work/debian-bookworm.tar
+        [ "$tag" = "${tags[1]}" ] && tarball=$work/debian-bookworm-slim.tar
+        [ -s "$tarball" ] || make_tarballs
+        echo "base.sh: importing $tarball as $tag" >&2
+        "$podman" import --change 'CMD ["bash"]' "$tarball" "$tag" >/dev/null
+        echo "base.sh: $tag ready"
 done
-echo "base.sh: ${tags[*]} ready"

@@ -64,7 +64,10 @@ def containers(request):
     for name in reversed(started):
         if getattr(request.node, "failed_call", False):
             print(f"----- {name} -----")
-            print(podman("logs", "--tail", "60", name, check=False, timeout=30))
+            # The services log on stderr, which podman logs keeps apart.
+            print(subprocess.run([pipeline.env("PIPELINE_PODMAN"), "logs", "--tail", "60", name],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 timeout=30, stdin=subprocess.DEVNULL).stdout)
         podman("rm", "-f", "-t", "0", name, check=False, timeout=60)
 
 
@@ -89,7 +92,10 @@ def wait_healthy(name, timeout=90):
         if state(name, ".State.Status") != "running":
             raise AssertionError(f"{name} is {state(name, '.State.Status')}, "
                                  f"exit {state(name, '.State.ExitCode')}")
-        return podman("healthcheck", "run", name, check=False, timeout=30) == "healthy"
+        # Exit 0 when the check passed (Podman 4.3 prints nothing, later ones "healthy").
+        return subprocess.run([pipeline.env("PIPELINE_PODMAN"), "healthcheck", "run", name],
+                              capture_output=True, timeout=30,
+                              stdin=subprocess.DEVNULL).returncode == 0
     pipeline.wait_until(healthy, timeout, f"{name} healthy", interval=0.5)
 
 
