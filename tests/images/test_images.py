@@ -99,6 +99,13 @@ def wait_healthy(name, timeout=90):
     pipeline.wait_until(healthy, timeout, f"{name} healthy", interval=0.5)
 
 
+def ready(port):
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def post_order(port, order):
     r = requests.post(f"http://127.0.0.1:{port}/orders", json=order, timeout=15)
     assert r.status_code == 202, r.text
@@ -138,6 +145,8 @@ def test_images_carry_orders_and_stop_cleanly(containers, bootstrap, tmp_path_fa
         wait_healthy(name)
         uid = process_uid(name)
         assert uid == UID, f"{svc} runs as uid {uid}, not the image's non-root {UID}"
+    for svc in SERVICES:  # healthy is alive; ready is the broker and topics there
+        pipeline.wait_until(lambda: ready(ports[svc]), 90, f"{svc} /readyz", interval=0.2)
 
     confirmed = post_order(ports["order_service"], {
         "order_id": pipeline.unique("img-ok"), "user_id": "u1", "item": "laptop",
