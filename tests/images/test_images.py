@@ -112,10 +112,16 @@ def post_order(port, order):
     return r.json()["order_id"]
 
 
-def test_images_carry_orders_and_stop_cleanly(containers, bootstrap, tmp_path_factory):
+def report(capsys, text):
+    """A figure for the ctest log (LastTest.log, ctest -V), even on success."""
+    with capsys.disabled():
+        print(text, flush=True)
+
+
+def test_images_carry_orders_and_stop_cleanly(containers, bootstrap, tmp_path_factory, capsys):
     for svc in SERVICES:
         size = int(podman("image", "inspect", "--format", "{{.Size}}", image(svc)))
-        print(f"image {image(svc)}: {size / 1e6:.1f} MB")
+        report(capsys, f"image {image(svc)}: {size / 1e6:.1f} MB")
 
     topics = {"ORDERS_TOPIC": pipeline.unique("img-orders"),
               "NOTIFICATIONS_TOPIC": pipeline.unique("img-notifications")}
@@ -165,6 +171,6 @@ def test_images_carry_orders_and_stop_cleanly(containers, bootstrap, tmp_path_fa
         podman("stop", "-t", str(STOP_S), names[svc], timeout=STOP_S + 30)
         took = time.monotonic() - started
         code = int(state(names[svc], ".State.ExitCode"))
-        print(f"{svc}: podman stop took {took:.1f}s, exit {code}")
+        report(capsys, f"{svc}: podman stop took {took:.1f}s, exit {code}")
         assert code == 0, f"{svc} exited {code} on SIGTERM"
         assert took < STOP_S, f"{svc} took {took:.1f}s to stop"
