@@ -13,7 +13,9 @@ usage() {
         cat <<USAGE
 usage: ./entrypoint.sh COMMAND
 
-With Docker (docker/docker-compose.yml, settings in docker/compose.env):
+With Docker or Podman (docker/docker-compose.yml, settings in docker/compose.env;
+the first of docker compose, docker-compose, podman compose, podman-compose;
+CONTAINER_ENGINE=docker or podman to choose):
   --build [ARGS]  build the images, start the stack, wait until it is healthy and
                   print its URLs; ARGS go to 'compose up' (e.g. --scale
                   processing_service=3). Extra profiles: COMPOSE_PROFILES=tools,metrics
@@ -49,26 +51,94 @@ run_tests() {
 # --- Docker ---------------------------------------------------------------
 
 compose=()
+engine=""
 
-# Sets compose=(...) to the Compose plugin or docker-compose (v1, 1.29+),
-# with this stack's file and variables; dies with what to do when missing.
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Sets compose=(...) to the first Compose that is present: docker compose,
+# docker-compose, podman compose, podman-compose (CONTAINER_ENGINE=docker or
+# podman keeps to that engine's two), with this stack's file and variables,
+# and engine= to docker or podman. Dies with what to do when there is none.
 need_compose() {
-        command -v docker >/dev/null 2>&1 ||
-                die "Docker is not installed. Install Docker Engine with the Compose plugin
-  (https://docs.docker.com/engine/install/), or on Debian: apt-get install docker.io docker-compose.
-  Without Docker: ./entrypoint.sh --local"
-        if docker compose version >/dev/null 2>&1; then
-                compose=(docker compose)
-        elif command -v docker-compose >/dev/null 2>&1; then
-                compose=(docker-compose)
-        else
-                die "Docker Compose is missing: install the Compose plugin (docker compose) or
-  docker-compose (Debian: apt-get install docker-compose). Without Docker: ./entrypoint.sh --local"
+        local want=${CONTAINER_ENGINE:-}
+        case $want in
+        "" | docker | podman) ;;
+        *) die "CONTAINER_ENGINE is '$want': docker or podman (or unset: whichever is present)" ;;
+        esac
+        if [ "$want" != podman ]; then
+                if have docker && docker compose version >/dev/null 2>&1; then
+                        compose=(docker compose) engine=docker
+                elif have docker-compose; then
+                        compose=(docker-compose) engine=docker
+                fi
         fi
-        docker info >/dev/null 2>&1 ||
+        if [ -z "$engine" ] && [ "$want" != docker ]; then
+                if have podman && podman compose version >/dev/null 2>&1; then
+                        compose=(podman compose) engine=podman
+                elif have podman-compose; then
+                        compose=(podman-compose) engine=podman
+                fi
+        fi
+        [ -n "$engine" ] || no_compose "$want"
+        if [ "$engine" = docker ] && have docker && ! docker info >/dev/null 2>&1; then
                 die "cannot reach the Docker daemon: is it running (systemctl start docker), and may
   this user use it (the docker group)? Without Docker: ./entrypoint.sh --local"
-        compose+=(--env-file "$compose_env" -f "$compose_file")
+        fi
+        if [ "$engine" = podman ]; then
+                # Podman builds OCI images unless told otherwise, and OCI has no
+                # HEALTHCHECK: the stack's health would go unseen.
+                export BUILDAH_FORMAT=docker
+        fi
+        if [ "${compose[0]}" = podman-compose ]; then
+                # podman-compose 1.0 (Debian 12) has no --env-file: the file's
+                # variables go in the environment, which wins as in Compose;
+                # it ignores COMPOSE_PROJECT_NAME: -p.
+                compose_env_export
+                compose+=(-p "$(compose_var COMPOSE_PROJECT_NAME)")
+        else
+                compose+=(--env-file "$compose_env")
+        fi
+        compose+=(-f "$compose_file")
+}
+
+# Dies saying what is missing for engine $1 (docker, podman, or "" for any).
+no_compose() {
+        local without="Without a container engine: ./entrypoint.sh --local"
+        if [ "$1" != podman ] && have docker; then
+                die "Docker Compose is missing: install the Compose plugin (docker compose) or
+  docker-compose (Debian: apt-get install docker-compose). $without"
+        elif [ "$1" != docker ] && have podman; then
+                die "Podman has no Compose: install podman-compose (Debian: apt-get install
+  podman-compose), or use Podman 4.7+ with 'podman compose'. $without"
+        elif [ "$1" = docker ]; then
+                die "Docker is not installed (CONTAINER_ENGINE=docker). Install Docker Engine with the
+  Compose plugin (https://docs.docker.com/engine/install/), or on Debian: apt-get install docker.io
+  docker-compose. $without"
+        elif [ "$1" = podman ]; then
+                die "Podman is not installed (CONTAINER_ENGINE=podman). On Debian: apt-get install
+  podman podman-compose. $without"
+        fi
+        die "neither Docker nor Podman is installed. Install Docker Engine with the Compose plugin
+  (https://docs.docker.com/engine/install/; Debian: apt-get install docker.io docker-compose), or
+  Podman (Debian: apt-get install podman podman-compose; docs/deploy.md). $without"
+}
+
+# Exports each variable of docker/compose.env that the environment does not set.
+compose_env_export() {
+        local name value
+        while IFS='=' read -r name value; do
+                case $name in '' | \#*) continue ;; esac
+                [ -n "${!name:-}" ] || export "$name=$value"
+        done <"$compose_env"
+}
+
+# The ids of the stack's containers, stopped ones included.
+compose_ids() {
+        if [ "${compose[0]}" = podman-compose ]; then
+                "${compose[@]}" ps -q # already with -a; 1.0 has no --all
+        else
+                "${compose[@]}" ps --all -q
+        fi
 }
 
 # The value of VAR in docker/compose.env (the environment wins, as in Compose).
@@ -84,14 +154,18 @@ compose_var() {
 # Waits (bounded) until every container of the stack is healthy, or running
 # when it has no health check, and the one-shot setup has exited 0.
 wait_stack() {
-        local wait_s=${STACK_WAIT_S:-600} deadline pending id line name state health code
+        local wait_s=${STACK_WAIT_S:-600} deadline pending id line name state health code cli=$engine
+        # docker-compose may talk to Podman's Docker API socket (DOCKER_HOST)
+        # on a machine without the docker command: podman sees the same containers.
+        have "$cli" || cli=podman
+        have "$cli" || die "cannot watch the stack's health: no $engine command"
         deadline=$((SECONDS + wait_s))
         say "waiting for the stack to be healthy (up to ${wait_s}s; Elasticsearch and Kibana are slow to start)"
         while :; do
                 pending=()
                 while read -r id; do
                         [ -n "$id" ] || continue
-                        line=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}}' "$id")
+                        line=$("$cli" inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}}' "$id")
                         read -r name state health code <<<"$line"
                         name=${name#/}
                         case "$state/$health" in
@@ -103,7 +177,7 @@ wait_stack() {
                                 fi ;;
                         *) pending+=("$name:$state/$health") ;;
                         esac
-                done < <("${compose[@]}" ps --all -q)
+                done < <(compose_ids)
                 [ ${#pending[@]} -eq 0 ] && return 0
                 if [ "$SECONDS" -ge "$deadline" ]; then
                         "${compose[@]}" ps >&2 || true
