@@ -267,23 +267,29 @@ Its notification (an ECS JSON line) appears in:
 EOF
 }
 
-# Stops the services (SIGTERM, SIGKILL after 30 s), then the broker.
+# Stops process $1 (service $2): SIGTERM, SIGKILL after 30 s; returns once
+# it is gone.
+stop_process() {
+        local pid=$1 deadline=$((SECONDS + 30))
+        kill -TERM "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do
+                if [ "$SECONDS" -ge "$deadline" ]; then
+                        echo "entrypoint.sh: $2 ignored SIGTERM for 30s: SIGKILL" >&2
+                        kill -KILL "$pid" 2>/dev/null || true
+                fi
+                sleep 0.1
+        done
+}
+
+# Stops the services, then the broker.
 local_down() {
-        local svc pidfile pid deadline
+        local svc pidfile pid
         for svc in notification_service processing_service order_service; do
                 pidfile=$run_dir/pids/$svc.pid
                 if pid_alive "$pidfile"; then
                         pid=$(cat "$pidfile")
                         say "stopping $svc (pid $pid)"
-                        kill -TERM "$pid" 2>/dev/null || true
-                        deadline=$((SECONDS + 30))
-                        while kill -0 "$pid" 2>/dev/null; do
-                                if [ "$SECONDS" -ge "$deadline" ]; then
-                                        echo "entrypoint.sh: $svc ignored SIGTERM for 30s: SIGKILL" >&2
-                                        kill -KILL "$pid" 2>/dev/null || true
-                                fi
-                                sleep 0.1
-                        done
+                        stop_process "$pid" "$svc"
                 fi
                 rm -f "$pidfile"
         done
@@ -399,18 +405,10 @@ dev_watch_start() {
         say "started $2 (pid $dev_watch_pid)"
 }
 
-# Stops the service (SIGTERM, SIGKILL after 30 s) and reaps it.
+# Stops the watched service, if it runs, and reaps it.
 dev_watch_stop() {
-        local deadline=$((SECONDS + 30))
         [ -n "$dev_watch_pid" ] || return 0
-        kill -TERM "$dev_watch_pid" 2>/dev/null || true
-        while kill -0 "$dev_watch_pid" 2>/dev/null; do
-                if [ "$SECONDS" -ge "$deadline" ]; then
-                        echo "entrypoint.sh: pid $dev_watch_pid ignored SIGTERM for 30s: SIGKILL" >&2
-                        kill -KILL "$dev_watch_pid" 2>/dev/null || true
-                fi
-                sleep 0.1
-        done
+        stop_process "$dev_watch_pid" "pid $dev_watch_pid"
         wait "$dev_watch_pid" 2>/dev/null || true
         dev_watch_pid=
 }

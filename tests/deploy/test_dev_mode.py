@@ -159,25 +159,11 @@ class Dev:
                                  f"{self.output()}")
 
     def processes(self):
-        marker = f"DEV_TEST_MARK={self.mark}".encode()
-        found = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as f:
-                    if marker in f.read().split(b"\0"):
-                        found.append(int(pid))
-            except OSError:
-                pass
-        return found
+        return pipeline.processes_with_env("DEV_TEST_MARK", self.mark)
 
     def kill_all(self):
         """Kill whatever of this command is left; returns what was."""
-        left = self.processes()
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        left = pipeline.kill_processes_with_env("DEV_TEST_MARK", self.mark)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.wait(10)
         return left

@@ -50,6 +50,33 @@ def free_port():
         return s.getsockname()[1]
 
 
+def processes_with_env(name, value):
+    """The pids of every live process whose environment has name=value: a
+    marker a test gives a command, which all its descendants inherit."""
+    marker = f"{name}={value}".encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if marker in f.read().split(b"\0"):
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def kill_processes_with_env(name, value):
+    """SIGKILL every process processes_with_env() finds; returns their pids,
+    so a test can fail when something was left."""
+    left = processes_with_env(name, value)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
+
+
 def wait_until(predicate, timeout, what, interval=0.05):
     """Poll predicate() until it returns a true value or timeout seconds pass."""
     deadline = time.monotonic() + timeout
