@@ -267,7 +267,8 @@ class Service:
         self.environ = dict(os.environ)
         # Tests give every setting explicitly; a developer's .env must not leak in.
         self.cwd = cwd or state_dir("cwd")
-        self.environ.update({"HTTP_PORT": str(self.port), "LOG_LEVEL": "info"})
+        self.environ.update({"HTTP_PORT": str(self.port), "LOG_LEVEL": "info",
+                             "LOG_FORMAT": "json"})
         self.environ.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         self.environ.update({k: str(v) for k, v in (environ or {}).items()})
         self.proc = None

@@ -52,7 +52,7 @@ struct config {
         char *notifications_topic; /* NOTIFICATIONS_TOPIC */
         int http_port;             /* HTTP_PORT, 1..65535 */
         enum log_level log_level;  /* LOG_LEVEL */
-        enum log_format log_format; /* LOG_FORMAT; log_init() reads it too */
+        enum log_format log_format; /* LOG_FORMAT (log_init() reads it) */
         int topic_partitions;      /* TOPIC_PARTITIONS, 1..10000 */
         int topic_replication_factor; /* TOPIC_REPLICATION_FACTOR, 1..32 */
         /* Every other KAFKA_* variable, already checked against librdkafka:
