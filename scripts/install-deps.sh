@@ -9,7 +9,7 @@ runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4)
 build=(build-essential cmake ninja-build pkg-config git
        librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev)
 test=(libcmocka-dev openjdk-17-jre-headless maven kcat curl jq python3 python3-venv python3-pip python3-yaml
-      shellcheck docker-compose wrk procps prometheus
+      shellcheck docker-compose wrk procps inotify-tools prometheus
       podman runc debootstrap)
 
 case "${1:-}" in

@@ -196,12 +196,26 @@ const char *log_level_name(enum log_level level)
         return log_level_names[level];
 }
 
+int log_format_parse(const char *s, enum log_format *out)
+{
+        if (!s || !*s)
+                *out = LOG_FORMAT_AUTO;
+        else if (strcasecmp(s, "pretty") == 0)
+                *out = LOG_FORMAT_PRETTY;
+        else if (strcasecmp(s, "json") == 0)
+                *out = LOG_FORMAT_JSON;
+        else
+                return -1;
+        return 0;
+}
+
 /* The shared variables: one row each, all checked the same way. */
 enum config_kind {
         KIND_STRING,       /* 1..max bytes, no control characters */
         KIND_TOPIC,        /* a valid Kafka topic name */
         KIND_INT,          /* min..max */
         KIND_LOG_LEVEL,    /* debug, info, warn, error */
+        KIND_LOG_FORMAT,   /* pretty, json; unset: by the terminal */
         KIND_OFFSET_RESET, /* earliest, latest, error */
 };
 
@@ -235,6 +249,8 @@ static const struct config_var config_vars[] = {
          FIELD(http_port)},
         {"LOG_LEVEL", KIND_LOG_LEVEL, 0, 0, "info", DEF_FIXED,
          FIELD(log_level)},
+        {"LOG_FORMAT", KIND_LOG_FORMAT, 0, 0, NULL, DEF_FIXED,
+         FIELD(log_format)},
         {"TOPIC_PARTITIONS", KIND_INT, 1, 10000, "6", DEF_FIXED,
          FIELD(topic_partitions)},
         {"TOPIC_REPLICATION_FACTOR", KIND_INT, 1, 32, "1", DEF_FIXED,
@@ -305,6 +321,19 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                                             var->name, q);
                 }
                 *(enum log_level *)(void *)field = level;
+                return 0;
+        }
+        case KIND_LOG_FORMAT: {
+                enum log_format format;
+                v = config_value(var->name);
+                if (log_format_parse(v, &format) == -1) {
+                        quote_value(v, q, sizeof(q));
+                        return config_error(errstr, errstr_size,
+                                            "%s: unknown log format '%s' "
+                                            "(expected pretty, json)",
+                                            var->name, q);
+                }
+                *(enum log_format *)(void *)field = format;
                 return 0;
         }
         case KIND_OFFSET_RESET:
