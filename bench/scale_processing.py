@@ -37,6 +37,16 @@ def vm_hwm_mib(pid):
     return 0.0
 
 
+def bytes_on_disk(data_dir, topic):
+    """Bytes of the log segments of every partition of 'topic'."""
+    total = 0
+    for d in os.listdir(data_dir):
+        if d.rpartition("-")[0] == topic:
+            total += sum(os.path.getsize(os.path.join(data_dir, d, f))
+                         for f in os.listdir(os.path.join(data_dir, d)) if f.endswith(".log"))
+    return total
+
+
 def assigned_members(admin, group):
     """Members of 'group' that hold at least one partition (0 while it rebalances)."""
     try:
@@ -118,6 +128,9 @@ def run_point(args, n):
           f"({sum(start):.0f} done before): {total / window:,.0f} records/s, "
           f"broker {(broker1 - broker0) / window:.2f} cores "
           f"[{load_before} at start, {load_after} at end]")
+    print(f"  on disk (replication 1): {bytes_on_disk(args.broker_data, orders) / args.orders:.0f} "
+          f"bytes per order record, {bytes_on_disk(args.broker_data, notifications) / args.orders:.0f} "
+          f"per notification record (transaction markers included)")
     for i in range(n):
         cpu = cpu1[i] - cpu0[i]
         print(f"  instance {i}: {done[i] / window:,.0f} records/s, {cpu / window:.2f} cores, "
@@ -131,6 +144,7 @@ def main():
     ap.add_argument("--binary", required=True)
     ap.add_argument("--logs", required=True)
     ap.add_argument("--broker-pid", type=int, required=True)
+    ap.add_argument("--broker-data", required=True)
     ap.add_argument("--orders", type=int, default=300_000)
     ap.add_argument("--instances", default="1,2,3")
     ap.add_argument("--txn-max-ms", type=int, default=20)

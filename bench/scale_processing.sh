@@ -31,4 +31,5 @@ bootstrap=$("$root/tests/kafka/broker.sh" start "$broker_state" "$dist" | tail -
 PYTHONPATH=$root/bench "$work/venv/bin/python" "$root/bench/scale_processing.py" \
         --bootstrap "$bootstrap" \
         --binary "$root/build/release/processing_service/processing_service" \
-        --logs "$work" --broker-pid "$(cat "$broker_state/pid")" "$@"
+        --logs "$work" --broker-pid "$(cat "$broker_state/pid")" \
+        --broker-data "$broker_state/data" "$@"
