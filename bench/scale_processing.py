@@ -11,30 +11,19 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
 from confluent_kafka.admin import AdminClient
 
 import processing_service as pb  # bench/processing_service.py: topics, preload, metrics
+from pipeline import wait_until  # tests/pylib
+from pipeline_bench import peak_rss_mib
 
 
 def uptime():
     with open("/proc/loadavg") as f:
         return "load average " + " ".join(f.read().split()[:3])
-
-
-def vm_hwm_mib(pid):
-    """Peak RSS (VmHWM) of process 'pid' in MiB, or 0 when gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def bytes_on_disk(data_dir, topic):
@@ -82,34 +71,29 @@ def run_point(args, n):
             log.close()  # the child holds its own descriptor
             urls.append(f"http://127.0.0.1:{port}")
 
+        def running():
+            dead = [p.args[0] for p in procs if p.poll() is not None]
+            assert not dead, "a processing_service exited"
+            return True
+
         # The window opens once all N hold partitions (the group is stable).
-        deadline = time.monotonic() + 120
-        while assigned_members(admin, group) < n:
-            if any(p.poll() is not None for p in procs):
-                sys.exit("a processing_service exited during the group join")
-            if time.monotonic() > deadline:
-                sys.exit(f"{n} instances did not all get partitions within 120 s")
-            time.sleep(0.05)
+        wait_until(lambda: running() and assigned_members(admin, group) >= n, 120,
+                   f"{n} instances holding partitions")
         t0 = time.monotonic()
         start = [pb.metric_sum(u, "processing_records_total") or 0 for u in urls]
         cpu0 = [pb.cpu_seconds(p.pid) for p in procs]
         broker0 = pb.cpu_seconds(args.broker_pid)
         load_before = uptime()
 
-        deadline = time.monotonic() + 600
-        while True:
-            now_counts = [pb.metric_sum(u, "processing_records_total") or 0 for u in urls]
-            if sum(now_counts) >= args.orders:
-                break
-            if any(p.poll() is not None for p in procs):
-                sys.exit("a processing_service exited during the catch-up")
-            if time.monotonic() > deadline:
-                sys.exit(f"catch-up not done after 600 s ({sum(now_counts)} records)")
-            time.sleep(0.02)
+        def counts():
+            return [pb.metric_sum(u, "processing_records_total") or 0 for u in urls]
+        wait_until(lambda: running() and sum(counts()) >= args.orders, 600,
+                   f"{args.orders} statuses committed", interval=0.02)
+        now_counts = counts()
         t1 = time.monotonic()
         cpu1 = [pb.cpu_seconds(p.pid) for p in procs]
         broker1 = pb.cpu_seconds(args.broker_pid)
-        rss = [vm_hwm_mib(p.pid) for p in procs]
+        rss = [peak_rss_mib(p.pid) or 0.0 for p in procs]
         load_after = uptime()
     finally:
         for p in procs:
@@ -122,6 +106,10 @@ def run_point(args, n):
                 p.wait()
 
     window = t1 - t0
+    if sum(start) > args.orders / 2:
+        print(f"{n} instance(s): {sum(start):.0f} of {args.orders} records were done before the "
+              f"group was stable; too short a window to measure: preload more (--orders)")
+        return None
     done = [now_counts[i] - start[i] for i in range(n)]
     total = sum(done)
     print(f"{n} instance(s): {total:.0f} records in {window:.2f} s after the group was stable "
@@ -145,7 +133,7 @@ def main():
     ap.add_argument("--logs", required=True)
     ap.add_argument("--broker-pid", type=int, required=True)
     ap.add_argument("--broker-data", required=True)
-    ap.add_argument("--orders", type=int, default=300_000)
+    ap.add_argument("--orders", type=int, default=600_000)
     ap.add_argument("--instances", default="1,2,3")
     ap.add_argument("--txn-max-ms", type=int, default=20)
     args = ap.parse_args()
@@ -154,8 +142,10 @@ def main():
           f"TXN_MAX_MS={args.txn_max_ms}, {os.cpu_count()} CPUs, {uptime()}")
     rates = {n: run_point(args, n) for n in map(int, args.instances.split(","))}
     base = rates[min(rates)]
-    print("summary: " + ", ".join(f"{n} -> {r:,.0f} records/s ({r / base:.2f}x)"
-                                  for n, r in rates.items()))
+    print("summary: " + ", ".join(
+        f"{n} -> not measured" if not r else
+        f"{n} -> {r:,.0f} records/s" + (f" ({r / base:.2f}x)" if base else "")
+        for n, r in rates.items()))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # Scaling of processing_service in one consumer group (release build, a
 # private broker), the local test of docs/scaling.md:
 #
-#   bench/scale_processing.sh [--orders 300000] [--instances 1,2,3] [--txn-max-ms 20]
+#   bench/scale_processing.sh [--orders 600000] [--instances 1,2,3] [--txn-max-ms 20]
 #
 # For each instance count: fresh topics (6 partitions), a preloaded backlog,
 # that many instances in one group, and records/s in total and per instance
@@ -28,7 +28,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 bootstrap=$("$root/tests/kafka/broker.sh" start "$broker_state" "$dist" | tail -n 1)
 
-PYTHONPATH=$root/bench "$work/venv/bin/python" "$root/bench/scale_processing.py" \
+PYTHONPATH=$root/bench:$root/tests/pylib "$work/venv/bin/python" "$root/bench/scale_processing.py" \
         --bootstrap "$bootstrap" \
         --binary "$root/build/release/processing_service/processing_service" \
         --logs "$work" --broker-pid "$(cat "$broker_state/pid")" \
