@@ -11,6 +11,9 @@ build=(build-essential cmake ninja-build pkg-config git
 test=(libcmocka-dev openjdk-17-jre-headless maven kcat curl jq python3 python3-venv python3-pip python3-yaml
       shellcheck docker-compose wrk procps inotify-tools prometheus
       podman runc debootstrap)
+# Go builds the pinned kustomize of the k8s tests (tests/k8s); any go will do,
+# Debian 12's 1.19 included, so golang-go only when there is none.
+command -v go >/dev/null || test+=(golang-go)
 
 case "${1:-}" in
 --runtime) wanted=("${runtime[@]}") ;;
