@@ -270,8 +270,8 @@ static void test_nul_bytes(void **state)
         jsonw_object_begin(&w);
         jsonw_key_strn(&w, "v", "a\0\"}\n{\"forged\":1}", 17);
         jsonw_object_end(&w);
-        assert_null(memchr(w.buf, '\n', w.len));
-        root = json_loadb(w.buf, w.len, JSON_ALLOW_NUL, &err);
+        assert_null(memchr(w.sb.buf, '\n', w.sb.len));
+        root = json_loadb(w.sb.buf, w.sb.len, JSON_ALLOW_NUL, &err);
         assert_non_null(root);
         assert_int_equal(json_string_length(json_object_get(root, "v")), 17);
         assert_memory_equal(json_string_value(json_object_get(root, "v")),
@@ -663,9 +663,27 @@ static void test_no_rc_file_is_read(void **state)
         close(fd);
 }
 
+/* The level names LOG_LEVEL takes, any case; nothing else. */
+static void test_log_level_names(void **state)
+{
+        enum log_level level;
+
+        (void)state;
+        assert_int_equal(log_level_parse("error", &level), 0);
+        assert_int_equal(level, LOG_LEVEL_ERROR);
+        assert_int_equal(log_level_parse("Warn", &level), 0);
+        assert_int_equal(level, LOG_LEVEL_WARN);
+        assert_int_equal(log_level_parse("warning", &level), -1);
+        assert_int_equal(log_level_parse(NULL, &level), -1);
+        assert_string_equal(log_level_name(LOG_LEVEL_DEBUG), "debug");
+        assert_string_equal(log_level_name(LOG_LEVEL_WARN), "warn");
+        assert_string_equal(log_level_name((enum log_level)42), "unknown");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_log_level_names),
                 cmocka_unit_test(test_format_line_has_the_ecs_fields_in_order),
                 cmocka_unit_test(test_hostile_strings_stay_one_line),
                 cmocka_unit_test(test_extra_fields_cannot_override_base_fields),
