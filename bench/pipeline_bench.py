@@ -270,18 +270,22 @@ class System:
                 "LOG_LEVEL": "warn", **dict(e.split("=", 1) for e in self.args.env)}
 
     def start_pipeline_consumers(self):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.notification_log)
-        env = self.common_env()
         self.services["processing_service"] = pipeline.Service(
-            "processing_service", {**env, "KAFKA_GROUP_ID": "bench-processing",
+            "processing_service", {**self.common_env(), "KAFKA_GROUP_ID": "bench-processing",
                                    "TRANSACTIONAL_ID": "bench-processing-1",
                                    "TXN_MAX_MS": str(self.args.txn_max_ms)}).start()
-        self.services["notification_service"] = pipeline.Service(
-            "notification_service", {**env, "KAFKA_GROUP_ID": "bench-notification",
+        self.services["processing_service"].wait_ready(120)
+        self.start_notification()
+
+    def start_notification(self):
+        """notification_service, and the tailer of its lines."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.notification_log)
+        svc = pipeline.Service(
+            "notification_service", {**self.common_env(), "KAFKA_GROUP_ID": "bench-notification",
                                      "NOTIFICATION_LOG_FILE": self.notification_log}).start()
-        for name in ("processing_service", "notification_service"):
-            self.services[name].wait_ready(120)
+        svc.wait_ready(120)
+        self.services["notification_service"] = svc
         self.tailer = Tailer(self.notification_log)
         self.tailer.start()
 
@@ -366,10 +370,33 @@ def measure(args, system, label, port, procs, with_e2e=True):
     return points
 
 
+def measure_fronts(args, system, results):
+    """The C order_service and/or the Python reference in front of the
+    same processing and notification services."""
+    if args.e2e:
+        system.start_pipeline_consumers()
+    broker = system.broker_pid()
+    consumers = {n: s.proc.pid for n, s in system.services.items()}
+    if not args.reference_only:
+        svc = system.start_order_service()
+        procs = {"order_service": svc.proc.pid, **consumers, "broker": broker}
+        warm_broker(args, system, svc.port, procs)
+        results["c"] = measure(args, system, "c", svc.port, procs, args.e2e)
+        system.stop_order_service()
+    if args.reference or args.reference_only:
+        port = system.start_reference()
+        procs = {"reference": system.reference.pid, **consumers, "broker": broker}
+        if args.reference_only:
+            warm_broker(args, system, port, procs)
+        results["reference"] = measure(args, system, "ref", port, procs, args.e2e)
+        system.stop_reference()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rates", default="1000,5000,10000",
-                    help="comma-separated orders/s (default 1000,5000,10000)")
+    ap.add_argument("--rates", default=None,
+                    help="comma-separated orders/s (default 1000,5000,10000; "
+                         "2000,5000 with --streams-reference)")
     ap.add_argument("--duration", type=int, default=20, help="seconds per point")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--broker-warmup", type=int, default=60,
@@ -394,11 +421,21 @@ def main():
     ap.add_argument("--reference-only", action="store_true")
     ap.add_argument("--no-e2e", dest="e2e", action="store_false",
                     help="front service only: no processing/notification, no end-to-end figures")
+    ap.add_argument("--streams-reference", action="store_true",
+                    help="instead: processing_service against its Kafka Streams twin "
+                         "(bench/streams_reference.py): catch-up and end to end")
+    ap.add_argument("--streams-twin-dir", help="where bench/streams_reference/build.sh built it")
+    ap.add_argument("--catchup-orders", type=int, default=500_000)
+    ap.add_argument("--commit-ms", default="100,20",
+                    help="commit cadences for --streams-reference (TXN_MAX_MS, commit.interval.ms)")
     ap.add_argument("--loadgen", required=True)
     ap.add_argument("--reference-app", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    if args.rates is None:
+        args.rates = "2000,5000" if args.streams_reference else "1000,5000,10000"
     args.rates = [int(r) for r in args.rates.split(",") if r]
+    args.commit_ms = [int(r) for r in args.commit_ms.split(",") if r]
     os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)
 
     system = System(args)
@@ -413,27 +450,16 @@ def main():
                             if k in ("rates", "duration", "warmup", "broker_warmup",
                                      "connections",
                                      "saturation_connections", "partitions",
-                                     "txn_max_ms", "env")},
+                                     "txn_max_ms", "env", "catchup_orders",
+                                     "commit_ms", "streams_reference")},
                "c": [], "reference": []}
     try:
         system.start_broker()
-        if args.e2e:
-            system.start_pipeline_consumers()
-        broker = system.broker_pid()
-        consumers = {n: s.proc.pid for n, s in system.services.items()}
-        if not args.reference_only:
-            svc = system.start_order_service()
-            procs = {"order_service": svc.proc.pid, **consumers, "broker": broker}
-            warm_broker(args, system, svc.port, procs)
-            results["c"] = measure(args, system, "c", svc.port, procs, args.e2e)
-            system.stop_order_service()
-        if args.reference or args.reference_only:
-            port = system.start_reference()
-            procs = {"reference": system.reference.pid, **consumers, "broker": broker}
-            if args.reference_only:
-                warm_broker(args, system, port, procs)
-            results["reference"] = measure(args, system, "ref", port, procs, args.e2e)
-            system.stop_reference()
+        if args.streams_reference:
+            import streams_reference
+            results["streams"] = streams_reference.run(args, system)
+        else:
+            measure_fronts(args, system, results)
     except KeyboardInterrupt:
         log("interrupted")
         return 130
@@ -441,9 +467,22 @@ def main():
         system.close()
 
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
     import report
+    if args.streams_reference:
+        # Its own file: REPORT.md shows it beside the front's results.json.
+        streams = dict(results["streams"], started=results["started"],
+                       finished=results["finished"], settings=results["settings"])
+        with open(os.path.join(args.out, "streams.json"), "w") as f:
+            json.dump(streams, f, indent=1)
+        front = os.path.join(args.out, "results.json")
+        if os.path.exists(front):
+            with open(front) as f:
+                results = json.load(f)
+        else:
+            results["streams"] = None
+    else:
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
     report.write(results, args.out)
     log(f"wrote {args.out}/REPORT.md")
     return 0

@@ -71,6 +71,37 @@ def _comparison(c_points, ref_points):
     return "\n".join(rows)
 
 
+def _streams(s):
+    """processing_service against its Kafka Streams twin (streams.json)."""
+    names = {"c": "processing_service (C)", "streams": "Kafka Streams 3.9"}
+    rows = [f"Measured {s['started']} – {s.get('finished', '?')}; "
+            f"{s['orders']:,} orders preloaded for the catch-up; the contenders "
+            "interleaved at each commit cadence. Load average (1 min) of the shared "
+            "host with each figure.", "",
+            "### Catch-up", "",
+            "| commit ms | contender | records/s from the first commit | records/s with "
+            "the start | CPU s per 100k records | peak RSS MiB | load avg |",
+            "|---|---|---|---|---|---|---|"]
+    for p in s["catch_up"]:
+        rows.append(f"| {p['commit_ms']} | {names[p['contender']]} "
+                    f"| {p['records_per_s']:,.0f} | {p['records_per_s_with_start']:,.0f} "
+                    f"| {_f(p['cpu_s_per_100k'], 2)} | {_f(p['peak_rss_mib'])} "
+                    f"| {_f(p['loadavg_1m'])} |")
+    rows += ["", "### End to end (POST → order_service → contender → notification line)", "",
+             "| commit ms | offered | contender | accepted/s | end-to-end p50 / p99 / max ms "
+             "| contender CPU cores | contender peak RSS MiB | not 202 / no line | load avg |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for p in s["e2e"]:
+        e = p["e2e_ms"] or {}
+        rows.append(f"| {p['commit_ms']} | {_rate(p)} | {names[p['contender']]} "
+                    f"| {p['accepted_rate']:,.0f} "
+                    f"| {_f(e.get('p50'), 1)} / {_f(e.get('p99'), 1)} / {_f(e.get('max'), 1)} "
+                    f"| {_f(p['cpu_cores'].get('processor'), 2)} "
+                    f"| {_f(p['peak_rss_mib'].get('processor'))} | {_errors(p)} "
+                    f"| {_f(p['loadavg_1m'])} |")
+    return "\n".join(rows)
+
+
 def plot(results, out):
     import matplotlib
     matplotlib.use("Agg")
@@ -154,6 +185,11 @@ def write(results, out):
     if results.get("c") and results.get("reference"):
         lines += ["## C order_service against the Python reference", "",
                   _comparison(results["c"], results["reference"]), ""]
+    streams = os.path.join(out, "streams.json")
+    if os.path.exists(streams):
+        with open(streams) as f:
+            lines += ["## processing_service against Kafka Streams (`bench/run.sh "
+                      "--streams-reference`)", "", _streams(json.load(f)), ""]
     lines += ["![latency against throughput](latency.png)", ""]
     if results.get("c"):
         lines += ["![CPU by process](cpu.png)", ""]
