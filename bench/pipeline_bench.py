@@ -21,6 +21,7 @@ import threading
 import time
 
 import pipeline  # tests/pylib: Broker, Service, wait_until
+import stages
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ORDER_ID_DOTTED = re.compile(rb'"order\.id"\s*:\s*"([^"\\]*)"')
@@ -145,11 +146,14 @@ def percentile(sorted_values, p):
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def run_point(args, label, rate, duration, port, procs, tailer, outdir):
-    """Drive one load point; returns its figures."""
+def run_point(args, label, rate, duration, port, procs, tailer, outdir, urls=None):
+    """Drive one load point; returns its figures. 'urls' ({service: base
+    URL}) are scraped for the stage histograms (bench/stages.py)."""
     prefix = f"{label}-{int(time.time())}"
     records = os.path.join(outdir, "raw", f"{prefix}.csv")
     summary_path = os.path.join(outdir, "raw", f"{prefix}.json")
+    urls = urls or {}
+    hist0 = {name: stages.scrape(url) for name, url in urls.items()}
     cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
     lg_cpu0 = children_cpu_seconds()
     host0 = host_busy_seconds()
@@ -170,10 +174,12 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
         summary = json.load(f)
 
     accepted = {}
+    http_sum_ns = 0
     with open(records) as f:
         for row in csv.DictReader(f):
             if row["status"] == "202":
                 accepted[row["order_id"]] = int(row["intended_ns"])
+                http_sum_ns += int(row["latency_ns"])
 
     # Let the pipeline drain: wait while lines keep arriving, bounded.
     e2e_available = tailer is not None
@@ -195,6 +201,7 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
                          if i in tailer.arrivals)
         missing = len(accepted) - len(e2e)
     t_drain = time.monotonic()
+    hist = {name: stages.delta(stages.scrape(url), hist0[name]) for name, url in urls.items()}
     wall = t_drain - t0
     cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
     cpu["loadgen"] = lg_cpu
@@ -212,7 +219,9 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
         "errors": summary["errors"],
         "unsent": summary["unsent"],
         "accepted_rate": summary["status"].get("202", 0) / summary["elapsed_s"],
-        "http_ms": summary["latency_ms"],
+        "http_ms": dict(summary["latency_ms"],
+                        mean=http_sum_ns / 1e6 / max(1, len(accepted))),
+        "stages_ms": stages.summarize(hist),
         "e2e_ms": None,
         "e2e_missing": missing,
         "load_s": t_load - t0,
@@ -229,6 +238,7 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
         point["e2e_ms"] = {k: percentile(e2e, p) / 1e6 for k, p in
                            (("p50", 50), ("p90", 90), ("p99", 99), ("p99_9", 99.9))}
         point["e2e_ms"]["max"] = e2e[-1] / 1e6
+        point["e2e_ms"]["mean"] = sum(e2e) / len(e2e) / 1e6
     log(f"{label}: accepted {point['accepted']} ({point['accepted_rate']:.0f}/s), "
         f"http p99 {point['http_ms']['p99']:.2f} ms, e2e "
         f"{point['e2e_ms'] and round(point['e2e_ms']['p99'], 2)} ms p99, "
@@ -277,17 +287,26 @@ class System:
         self.services["processing_service"].wait_ready(120)
         self.start_notification()
 
-    def start_notification(self):
+    def start_notification(self, extra_env=None):
         """notification_service, and the tailer of its lines."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.notification_log)
         svc = pipeline.Service(
             "notification_service", {**self.common_env(), "KAFKA_GROUP_ID": "bench-notification",
-                                     "NOTIFICATION_LOG_FILE": self.notification_log}).start()
+                                     "NOTIFICATION_LOG_FILE": self.notification_log,
+                                     **(extra_env or {})}).start()
         svc.wait_ready(120)
         self.services["notification_service"] = svc
         self.tailer = Tailer(self.notification_log)
         self.tailer.start()
+
+    def stop_notification(self):
+        if self.tailer:
+            self.tailer.stop()
+            self.tailer = None
+        svc = self.services.pop("notification_service", None)
+        if svc:
+            svc.stop()
 
     def start_order_service(self):
         svc = pipeline.Service("order_service", self.common_env()).start()
@@ -356,16 +375,17 @@ def warm_broker(args, system, port, procs):
 def measure(args, system, label, port, procs, with_e2e=True):
     points = []
     outdir = args.out
+    urls = {n: svc.url for n, svc in system.services.items()}
     # A short warm-up: the broker's JIT, the first connections, the first
     # transactions. Not reported.
     run_point(args, f"{label}-warmup", min(args.rates), args.warmup, port, procs,
-              system.tailer if with_e2e else None, outdir)
+              system.tailer if with_e2e else None, outdir, urls)
     for rate in args.rates:
         points.append(run_point(args, f"{label}-{rate}", rate, args.duration, port,
-                                procs, system.tailer if with_e2e else None, outdir))
+                                procs, system.tailer if with_e2e else None, outdir, urls))
     if args.saturation:
         p = run_point(args, f"{label}-saturation", 0, args.duration, port, procs,
-                      system.tailer if with_e2e else None, outdir)
+                      system.tailer if with_e2e else None, outdir, urls)
         points.append(p)
     return points
 
@@ -428,6 +448,11 @@ def main():
     ap.add_argument("--catchup-orders", type=int, default=500_000)
     ap.add_argument("--commit-ms", default="100,20",
                     help="commit cadences for --streams-reference (TXN_MAX_MS, commit.interval.ms)")
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME:VAR=V,...",
+                    help="instead: end to end with processing_service and "
+                         "notification_service restarted with each of these settings "
+                         "(repeatable; the variants interleaved, --repeat times)")
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--loadgen", required=True)
     ap.add_argument("--reference-app", required=True)
     ap.add_argument("--out", required=True)
@@ -451,13 +476,17 @@ def main():
                                      "connections",
                                      "saturation_connections", "partitions",
                                      "txn_max_ms", "env", "catchup_orders",
-                                     "commit_ms", "streams_reference")},
+                                     "commit_ms", "streams_reference", "compare",
+                                     "repeat")},
                "c": [], "reference": []}
     try:
         system.start_broker()
-        if args.streams_reference:
+        if args.streams_reference or args.compare:
             import streams_reference
-            results["streams"] = streams_reference.run(args, system)
+            if args.streams_reference:
+                results["streams"] = streams_reference.run(args, system)
+            if args.compare:
+                results["compare"] = streams_reference.compare(args, system)
         else:
             measure_fronts(args, system, results)
     except KeyboardInterrupt:
@@ -468,18 +497,20 @@ def main():
 
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     import report
-    if args.streams_reference:
-        # Its own file: REPORT.md shows it beside the front's results.json.
-        streams = dict(results["streams"], started=results["started"],
-                       finished=results["finished"], settings=results["settings"])
-        with open(os.path.join(args.out, "streams.json"), "w") as f:
-            json.dump(streams, f, indent=1)
+    if args.streams_reference or args.compare:
+        # Their own files: REPORT.md shows them beside the front's results.json.
+        for key, name in (("streams", "streams.json"), ("compare", "compare.json")):
+            if key in results:
+                with open(os.path.join(args.out, name), "w") as f:
+                    json.dump({key: results[key], "started": results["started"],
+                               "finished": results["finished"],
+                               "settings": results["settings"]}, f, indent=1)
         front = os.path.join(args.out, "results.json")
         if os.path.exists(front):
             with open(front) as f:
                 results = json.load(f)
         else:
-            results["streams"] = None
+            results = {k: v for k, v in results.items() if k not in ("streams", "compare")}
     else:
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)

@@ -71,6 +71,74 @@ def _comparison(c_points, ref_points):
     return "\n".join(rows)
 
 
+def _stage_rows(p):
+    """(label, mean, p50, p99) of each link of the chain (bench/stages.py),
+    the derived ones with p50/p99 None; then the sum against the e2e mean."""
+    s, e = p.get("stages_ms") or {}, p.get("e2e_ms") or {}
+    if not all(k in s for k in ("accept", "wait", "open", "commit", "fetch", "write")):
+        return []
+    get = lambda k: (s[k]["mean"], s[k]["p50"], s[k]["p99"])  # noqa: E731
+    a = p["http_ms"]["mean"] - s["accept"]["mean"]
+    e_mean = s["fetch"]["mean"] - s["open"]["mean"] - s["commit"]["mean"]
+    rows = [("A intended send → record timestamp (HTTP mean − produce→ack)", a, None, None),
+            ("B record timestamp → polled by processing", *get("wait")),
+            ("C polled → its commit starts (open transaction)", *get("open")),
+            ("D commit_transaction", *get("commit")),
+            ("E commit done → fetched by notification (status ts→fetched − C − D)",
+             e_mean, None, None),
+            ("F fetched → line written", *get("write")),
+            ("(status timestamp → fetched, = C + D + E, measured)", *get("fetch")),
+            ("(produce → broker ack in order_service, inside A's HTTP answer)", *get("accept"))]
+    total = a + s["wait"]["mean"] + s["fetch"]["mean"] + s["write"]["mean"]
+    rows.append(("**A+B+C+D+E+F** against the end-to-end mean / p50 / p99",
+                 total, None, None))
+    rows.append(("end to end (loadgen intended send → line seen by the tailer)",
+                 e.get("mean"), e.get("p50"), e.get("p99")))
+    return rows
+
+
+def _stages(points):
+    """One table per load point that has the stage histograms."""
+    out = []
+    for p in points:
+        rows = _stage_rows(p)
+        if not rows:
+            continue
+        out += [f"**{p['label']}** ({_rate(p)}, load average {_f(p.get('loadavg_1m'))})", "",
+                "| stage | mean ms | p50 ms | p99 ms |", "|---|---|---|---|"]
+        out += [f"| {n} | {_f(m, 2)} | {_f(a, 2)} | {_f(b, 2)} |" for n, m, a, b in rows]
+        out.append("")
+    return "\n".join(out)
+
+
+def _compare(doc):
+    """Variants of the settings, end to end, with their stage means."""
+    rows = [f"Measured {doc['started']} – {doc['finished']}; the variants interleaved "
+            f"({doc['settings'].get('repeat', 1)} round(s)), processing_service and "
+            "notification_service restarted for each. Stage means in ms (bench/stages.py: "
+            "B record ts → polled, C open transaction, D commit, E commit → fetched, "
+            "F fetched → line).", "",
+            "| variant | settings | offered | e2e p50 / p99 / mean ms | B | C | D | E | F "
+            "| CPU cores processing / notification / broker | peak RSS MiB processing / "
+            "notification | load avg |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in doc["compare"]:
+        e, s = p.get("e2e_ms") or {}, p.get("stages_ms") or {}
+        m = {k: v["mean"] for k, v in s.items()}
+        d_e = (m["fetch"] - m["open"] - m["commit"]) if all(
+            k in m for k in ("fetch", "open", "commit")) else None
+        c, r = p["cpu_cores"], p["peak_rss_mib"]
+        rows.append(
+            f"| {p['variant']} | `{p['variant_env']}` | {_rate(p)} "
+            f"| {_f(e.get('p50'), 1)} / {_f(e.get('p99'), 1)} / {_f(e.get('mean'), 1)} "
+            f"| {_f(m.get('wait'), 1)} | {_f(m.get('open'), 1)} | {_f(m.get('commit'), 1)} "
+            f"| {_f(d_e, 1)} | {_f(m.get('write'), 1)} "
+            f"| {_f(c.get('processor'), 2)} / {_f(c.get('notification_service'), 2)} / "
+            f"{_f(c.get('broker'), 2)} | {_f(r.get('processor'))} / "
+            f"{_f(r.get('notification_service'))} | {_f(p.get('loadavg_1m'))} |")
+    return "\n".join(rows)
+
+
 def _streams(s):
     """processing_service against its Kafka Streams twin (streams.json)."""
     names = {"c": "processing_service (C)", "streams": "Kafka Streams 3.9"}
@@ -99,6 +167,9 @@ def _streams(s):
                     f"| {_f(p['cpu_cores'].get('processor'), 2)} "
                     f"| {_f(p['peak_rss_mib'].get('processor'))} | {_errors(p)} "
                     f"| {_f(p['loadavg_1m'])} |")
+    stage_tables = _stages([p for p in s["e2e"] if p["contender"] == "c"])
+    if stage_tables:
+        rows += ["", "### Where processing_service's end-to-end time goes", "", stage_tables]
     return "\n".join(rows)
 
 
@@ -179,6 +250,11 @@ def write(results, out):
     ]
     if results.get("c"):
         lines += ["## C services", "", _table(results["c"], "order_service"), ""]
+    if results.get("c") and _stages(results["c"]):
+        lines += ["## Where the end-to-end time goes (C services, stage histograms)", "",
+                  "Means add up; percentiles are interpolated within the histograms' "
+                  "buckets and do not. See bench/stages.py.", "",
+                  _stages(results["c"]), ""]
     if results.get("reference"):
         lines += ["## Python reference in front (same processing and notification services)",
                   "", _table(results["reference"], "reference"), ""]
@@ -188,8 +264,15 @@ def write(results, out):
     streams = os.path.join(out, "streams.json")
     if os.path.exists(streams):
         with open(streams) as f:
-            lines += ["## processing_service against Kafka Streams (`bench/run.sh "
-                      "--streams-reference`)", "", _streams(json.load(f)), ""]
+            doc = json.load(f)
+        doc = dict(doc.pop("streams", {}), **doc)
+        lines += ["## processing_service against Kafka Streams (`bench/run.sh "
+                  "--streams-reference`)", "", _streams(doc), ""]
+    compare = os.path.join(out, "compare.json")
+    if os.path.exists(compare):
+        with open(compare) as f:
+            lines += ["## Changes measured one at a time (`bench/run.sh --compare`)", "",
+                      _compare(json.load(f)), ""]
     lines += ["![latency against throughput](latency.png)", ""]
     if results.get("c"):
         lines += ["![CPU by process](cpu.png)", ""]

@@ -1,5 +1,6 @@
 """processing_service against its Kafka Streams twin (bench/streams_reference),
-side by side on one broker: pipeline_bench.py --streams-reference runs this.
+side by side on one broker: pipeline_bench.py --streams-reference runs this;
+and processing_service against itself with other settings (--compare).
 
 Two measurements, each at a commit cadence of 100 ms (Kafka Streams' EOS
 default) and 20 ms (TXN_MAX_MS / commit.interval.ms), the contenders
@@ -30,21 +31,23 @@ NAMES = {"c": "processing_service", "streams": "Kafka Streams"}
 
 
 def start_contender(args, system, kind, commit_ms, group, orders, notifications,
-                    reset="earliest"):
-    """Start one contender and wait until it consumes; returns (stop, pid)."""
+                    reset="earliest", extra_env=None):
+    """Start one contender and wait until it consumes; returns (stop, pid,
+    its /metrics base URL or None)."""
     env = {**system.common_env(), "KAFKA_GROUP_ID": group, "ORDERS_TOPIC": orders,
-           "NOTIFICATIONS_TOPIC": notifications, "KAFKA_AUTO_OFFSET_RESET": reset}
+           "NOTIFICATIONS_TOPIC": notifications, "KAFKA_AUTO_OFFSET_RESET": reset,
+           **(extra_env or {})}
     if kind == "c":
         svc = pipeline.Service("processing_service",
-                               {**env, "TRANSACTIONAL_ID": group,
-                                "TXN_MAX_MS": str(commit_ms), "LOG_LEVEL": "warn"}).start()
+                               {"TXN_MAX_MS": str(commit_ms), **env,
+                                "TRANSACTIONAL_ID": group}).start()
         svc.wait_ready(120)
-        return svc.stop, svc.proc.pid
+        return svc.stop, svc.proc.pid, svc.url
     twin = streams_twin.StreamsTwin(args.streams_twin_dir,
                                     {**env, "COMMIT_INTERVAL_MS": str(commit_ms)},
                                     pipeline.state_dir("logs")).start()
     twin.wait_running(180)
-    return twin.stop, twin.proc.pid
+    return twin.stop, twin.proc.pid, None
 
 
 def committed_total(reader, parts):
@@ -65,7 +68,8 @@ def catch_up(args, system, kind, commit_ms, orders, n):
     reader = Consumer({"bootstrap.servers": system.broker.bootstrap, "group.id": group,
                        "enable.auto.commit": False})
     t0 = time.monotonic()
-    stop, pid = start_contender(args, system, kind, commit_ms, group, orders, notifications)
+    stop, pid, _ = start_contender(args, system, kind, commit_ms, group, orders,
+                                   notifications)
     # From the first commit seen on; from the start when all came at once.
     first, cpu_first = (t0, 0), 0.0
     try:
@@ -97,10 +101,13 @@ def catch_up(args, system, kind, commit_ms, orders, n):
     return point
 
 
-def end_to_end(args, system, kind, commit_ms, port):
+def end_to_end(args, system, kind, commit_ms, port, extra_env=None):
     group = pipeline.unique(f"e2e-{kind}-{commit_ms}")
-    stop, pid = start_contender(args, system, kind, commit_ms, group, "orders",
-                                "notifications", reset="latest")
+    stop, pid, url = start_contender(args, system, kind, commit_ms, group, "orders",
+                                     "notifications", reset="latest", extra_env=extra_env)
+    urls = {n: system.services[n].url for n in ("order_service", "notification_service")}
+    if url:
+        urls["processing_service"] = url
     procs = {"order_service": system.services["order_service"].proc.pid, "processor": pid,
              "notification_service": system.services["notification_service"].proc.pid,
              "broker": system.broker_pid()}
@@ -108,10 +115,10 @@ def end_to_end(args, system, kind, commit_ms, port):
     points = []
     try:
         pb.run_point(args, f"{label}-warmup", min(args.rates), args.warmup, port, procs,
-                     system.tailer, args.out)
+                     system.tailer, args.out, urls)
         for rate in args.rates:
             p = pb.run_point(args, f"{label}-{rate}", rate, args.duration, port, procs,
-                             system.tailer, args.out)
+                             system.tailer, args.out, urls)
             p.update(contender=kind, commit_ms=commit_ms)
             points.append(p)
     finally:
@@ -138,3 +145,29 @@ def run(args, system):
         for kind in CONTENDERS:
             out["e2e"] += end_to_end(args, system, kind, commit_ms, port)
     return out
+
+
+def parse_variant(text):
+    """'NAME:VAR=V,VAR=V' → (NAME, {VAR: V})."""
+    name, _, settings = text.partition(":")
+    env = dict(kv.split("=", 1) for kv in settings.split(",") if kv)
+    return name, env
+
+
+def compare(args, system):
+    """End to end with each --compare variant of the settings of
+    processing_service and notification_service, interleaved --repeat
+    times; returns results["compare"]."""
+    variants = [parse_variant(v) for v in args.compare]
+    port = system.start_order_service().port
+    points = []
+    for _ in range(args.repeat):
+        for name, env in variants:
+            system.start_notification(env)
+            try:
+                for p in end_to_end(args, system, "c", args.txn_max_ms, port, env):
+                    p.update(variant=name, variant_env=",".join(f"{k}={v}" for k, v in env.items()))
+                    points.append(p)
+            finally:
+                system.stop_notification()
+    return points
