@@ -1,38 +1,23 @@
-/* Configuration from the environment, after an optional .env file.
+/* Configuration from the environment (a .env file is read before, by
+ * dotenv.c).
  *
  * Every shared variable is a row of one table (name, kind, bounds, default)
  * and goes through the same checks; every other KAFKA_<NAME> variable is a
- * librdkafka property, checked by librdkafka itself at load time. */
+ * librdkafka property, collected and checked by kafka.c at load time. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <librdkafka/rdkafka.h>
-
 #include "shared/config.h"
-
-extern char **environ;
+#include "shared/kafka.h"
+#include "shared/log.h"
+#include "shared/util.h"
 
 /* How much of a bad value a message quotes. */
 #define QUOTE_MAX 64
-
-/* Set errstr and return -1. */
-__attribute__((format(printf, 3, 4))) static int
-config_error(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (errstr && errstr_size > 0) {
-                va_start(ap, fmt);
-                vsnprintf(errstr, errstr_size, fmt, ap);
-                va_end(ap);
-        }
-        return -1;
-}
 
 /* Copy 'v' for a message: at most QUOTE_MAX bytes (then "..."), control
  * characters, quotes and backslashes as '?', so that the message stays one
@@ -63,9 +48,15 @@ static const char *config_value(const char *name)
         return v && *v ? v : NULL;
 }
 
+enum parse_result {
+        PARSE_OK,
+        PARSE_NOT_A_NUMBER,
+        PARSE_OUT_OF_RANGE, /* of long long */
+};
+
 /* Strict decimal: an optional '-' and digits, nothing else (no blanks, no
- * '+', no hex). Returns 0, 1 for not a number, 2 for out of long long. */
-static int parse_ll(const char *s, long long *out)
+ * '+', no hex). */
+static enum parse_result parse_ll(const char *s, long long *out)
 {
         const char *p = s;
         char *end;
@@ -73,15 +64,15 @@ static int parse_ll(const char *s, long long *out)
         if (*p == '-')
                 p++;
         if (!isdigit((unsigned char)*p))
-                return 1;
+                return PARSE_NOT_A_NUMBER;
         for (; *p; p++)
                 if (!isdigit((unsigned char)*p))
-                        return 1;
+                        return PARSE_NOT_A_NUMBER;
         errno = 0;
         *out = strtoll(s, &end, 10);
         if (errno == ERANGE)
-                return 2;
-        return 0;
+                return PARSE_OUT_OF_RANGE;
+        return PARSE_OK;
 }
 
 int config_get_int(const char *name, long long def, long long min,
@@ -90,8 +81,8 @@ int config_get_int(const char *name, long long def, long long min,
 {
         const char *v = config_value(name);
         char q[QUOTE_MAX + 4];
+        enum parse_result rc;
         long long n;
-        int rc;
 
         if (!v) {
                 *out = def;
@@ -99,11 +90,11 @@ int config_get_int(const char *name, long long def, long long min,
         }
         quote_value(v, q, sizeof(q));
         rc = parse_ll(v, &n);
-        if (rc == 1)
-                return config_error(errstr, errstr_size,
+        if (rc == PARSE_NOT_A_NUMBER)
+                return error_set(errstr, errstr_size,
                                     "%s: '%s' is not an integer", name, q);
-        if (rc == 2 || n < min || n > max)
-                return config_error(errstr, errstr_size,
+        if (rc == PARSE_OUT_OF_RANGE || n < min || n > max)
+                return error_set(errstr, errstr_size,
                                     "%s: '%s' is out of range %lld..%lld",
                                     name, q, min, max);
         *out = n;
@@ -133,7 +124,7 @@ int config_get_bool(const char *name, bool def, bool *out, char *errstr,
                 }
         }
         quote_value(v, q, sizeof(q));
-        return config_error(errstr, errstr_size,
+        return error_set(errstr, errstr_size,
                             "%s: '%s' is not a boolean (expected true, false, "
                             "1, 0, yes, no, on, off)",
                             name, q);
@@ -152,48 +143,23 @@ int config_get_string(const char *name, const char *def, size_t max_len,
                 return 0;
         len = strlen(v);
         if (len > max_len)
-                return config_error(errstr, errstr_size,
+                return error_set(errstr, errstr_size,
                                     "%s: value is too long (%zu bytes, at "
                                     "most %zu)",
                                     name, len, max_len);
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)v[i];
                 if (c < 0x20 || c == 0x7f)
-                        return config_error(errstr, errstr_size,
+                        return error_set(errstr, errstr_size,
                                             "%s: value contains a control "
                                             "character",
                                             name);
         }
         *out = strdup(v);
         if (!*out)
-                return config_error(errstr, errstr_size, "%s: out of memory",
+                return error_set(errstr, errstr_size, "%s: out of memory",
                                     name);
         return 0;
-}
-
-static const char *const log_level_names[] = {
-        [LOG_LEVEL_DEBUG] = "debug",
-        [LOG_LEVEL_INFO] = "info",
-        [LOG_LEVEL_WARN] = "warn",
-        [LOG_LEVEL_ERROR] = "error",
-};
-
-int log_level_parse(const char *s, enum log_level *out)
-{
-        for (int i = LOG_LEVEL_DEBUG; i <= LOG_LEVEL_ERROR; i++) {
-                if (s && strcasecmp(s, log_level_names[i]) == 0) {
-                        *out = (enum log_level)i;
-                        return 0;
-                }
-        }
-        return -1;
-}
-
-const char *log_level_name(enum log_level level)
-{
-        if ((int)level < LOG_LEVEL_DEBUG || level > LOG_LEVEL_ERROR)
-                return "unknown";
-        return log_level_names[level];
 }
 
 /* The shared variables: one row each, all checked the same way. */
@@ -241,7 +207,7 @@ static const struct config_var config_vars[] = {
          FIELD(topic_replication_factor)},
 };
 
-static bool is_shared_var(const char *name, size_t len)
+bool config_is_shared_var(const char *name, size_t len)
 {
         for (size_t i = 0; i < sizeof(config_vars) / sizeof(config_vars[0]);
              i++)
@@ -298,7 +264,7 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                         v = def;
                 if (log_level_parse(v, &level) == -1) {
                         quote_value(v, q, sizeof(q));
-                        return config_error(errstr, errstr_size,
+                        return error_set(errstr, errstr_size,
                                             "%s: unknown log level '%s' "
                                             "(expected debug, info, warn, "
                                             "error)",
@@ -312,7 +278,7 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                 if (v && strcmp(v, "earliest") != 0 &&
                     strcmp(v, "latest") != 0 && strcmp(v, "error") != 0) {
                         quote_value(v, q, sizeof(q));
-                        return config_error(errstr, errstr_size,
+                        return error_set(errstr, errstr_size,
                                             "%s: unknown value '%s' "
                                             "(expected earliest, latest, "
                                             "error)",
@@ -323,7 +289,7 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                 v = config_value(var->name);
                 if (v && !topic_name_is_valid(v, (size_t)var->max)) {
                         quote_value(v, q, sizeof(q));
-                        return config_error(errstr, errstr_size,
+                        return error_set(errstr, errstr_size,
                                             "%s: '%s' is not a valid topic "
                                             "name (1 to %lld of a-z, A-Z, "
                                             "0-9, '.', '_', '-')",
@@ -343,80 +309,6 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
         return 0;
 }
 
-static int kafka_property_cmp(const void *a, const void *b)
-{
-        const struct kafka_property *pa = a, *pb = b;
-
-        return strcmp(pa->env, pb->env);
-}
-
-/* Collect every KAFKA_<NAME> variable that is not in the table, sorted by
- * variable so that errors do not depend on the order of environ, and check
- * each one on a scratch librdkafka configuration. */
-static int config_load_kafka_props(struct config *cfg, char *errstr,
-                                   size_t errstr_size)
-{
-        rd_kafka_conf_t *scratch = NULL;
-        char rk_errstr[256];
-        size_t cap = 0;
-        int ret = 0;
-
-        for (char **e = environ; e && *e; e++) {
-                const char *eq = strchr(*e, '=');
-                struct kafka_property *p;
-                size_t name_len;
-
-                if (!eq || strncmp(*e, "KAFKA_", 6) != 0)
-                        continue;
-                name_len = (size_t)(eq - *e);
-                if (name_len == 6 || is_shared_var(*e, name_len) ||
-                    eq[1] == '\0') /* empty means unset, as everywhere */
-                        continue;
-                if (cfg->kafka_props_count == cap) {
-                        size_t ncap = cap ? cap * 2 : 8;
-                        p = realloc(cfg->kafka_props, ncap * sizeof(*p));
-                        if (!p) {
-                                ret = config_error(errstr, errstr_size,
-                                                   "KAFKA_*: out of memory");
-                                goto out;
-                        }
-                        cfg->kafka_props = p;
-                        cap = ncap;
-                }
-                p = &cfg->kafka_props[cfg->kafka_props_count];
-                p->env = strndup(*e, name_len);
-                p->name = strndup(*e + 6, name_len - 6);
-                p->value = strdup(eq + 1);
-                cfg->kafka_props_count++;
-                if (!p->env || !p->name || !p->value) {
-                        ret = config_error(errstr, errstr_size,
-                                           "KAFKA_*: out of memory");
-                        goto out;
-                }
-                for (char *c = p->name; *c; c++)
-                        *c = *c == '_' ? '.' : (char)tolower((unsigned char)*c);
-        }
-        if (cfg->kafka_props_count == 0)
-                goto out;
-        qsort(cfg->kafka_props, cfg->kafka_props_count,
-              sizeof(cfg->kafka_props[0]), kafka_property_cmp);
-
-        scratch = rd_kafka_conf_new();
-        for (size_t i = 0; i < cfg->kafka_props_count; i++) {
-                const struct kafka_property *p = &cfg->kafka_props[i];
-                if (rd_kafka_conf_set(scratch, p->name, p->value, rk_errstr,
-                                      sizeof(rk_errstr)) != RD_KAFKA_CONF_OK) {
-                        ret = config_error(errstr, errstr_size, "%s: %s",
-                                           p->env, rk_errstr);
-                        goto out;
-                }
-        }
-out:
-        if (scratch)
-                rd_kafka_conf_destroy(scratch);
-        return ret;
-}
-
 int config_load(struct config *cfg, const struct config_defaults *defaults,
                 char *errstr, size_t errstr_size)
 {
@@ -427,7 +319,7 @@ int config_load(struct config *cfg, const struct config_defaults *defaults,
                                     errstr_size) == -1)
                         goto fail;
         }
-        if (config_load_kafka_props(cfg, errstr, errstr_size) == -1)
+        if (kafka_props_load(cfg, errstr, errstr_size) == -1)
                 goto fail;
         return 0;
 fail:
@@ -451,222 +343,4 @@ void config_release(struct config *cfg)
         }
         free(cfg->kafka_props);
         memset(cfg, 0, sizeof(*cfg));
-}
-
-/* .env files */
-
-struct dotenv_entry {
-        char *name;
-        char *value;
-};
-
-static bool is_blank(char c)
-{
-        return c == ' ' || c == '\t';
-}
-
-static char *skip_blanks(char *p)
-{
-        while (is_blank(*p))
-                p++;
-        return p;
-}
-
-/* Only blanks or a '#' comment may follow a value. */
-static bool is_line_end(const char *p)
-{
-        while (is_blank(*p))
-                p++;
-        return *p == '\0' || *p == '#';
-}
-
-/* Parse one line in place. Returns 1 with *name and *value pointing into
- * 'line', 0 for a blank or comment line, or -1 with *why. */
-static int dotenv_parse_line(char *line, char **name, char **value,
-                             const char **why)
-{
-        char *p = skip_blanks(line), *q, *w;
-
-        if (*p == '\0' || *p == '#')
-                return 0;
-        if (strncmp(p, "export", 6) == 0 && is_blank(p[6]))
-                p = skip_blanks(p + 6);
-        *name = p;
-        if (!isalpha((unsigned char)*p) && *p != '_') {
-                *why = "expected NAME=VALUE";
-                return -1;
-        }
-        while (isalnum((unsigned char)*p) || *p == '_')
-                p++;
-        q = skip_blanks(p);
-        if (*q != '=') {
-                *why = "expected NAME=VALUE";
-                return -1;
-        }
-        *p = '\0';
-        p = skip_blanks(q + 1);
-
-        if (*p == '\'') { /* literal up to the next quote */
-                *value = ++p;
-                q = strchr(p, '\'');
-                if (!q) {
-                        *why = "unterminated single quote";
-                        return -1;
-                }
-                *q = '\0';
-                if (!is_line_end(q + 1)) {
-                        *why = "unexpected text after the closing quote";
-                        return -1;
-                }
-                return 1;
-        }
-        if (*p == '"') { /* \n \r \t \" \\ \$ are escapes */
-                *value = w = ++p;
-                for (;; p++) {
-                        if (*p == '\0') {
-                                *why = "unterminated double quote";
-                                return -1;
-                        }
-                        if (*p == '"')
-                                break;
-                        if (*p == '\\' && p[1]) {
-                                char e = p[1];
-                                if (e == 'n' || e == 'r' || e == 't' ||
-                                    e == '"' || e == '\\' || e == '$') {
-                                        *w++ = e == 'n'   ? '\n'
-                                               : e == 'r' ? '\r'
-                                               : e == 't' ? '\t'
-                                                          : e;
-                                        p++;
-                                        continue;
-                                }
-                        }
-                        *w++ = *p;
-                }
-                *w = '\0';
-                if (!is_line_end(p + 1)) {
-                        *why = "unexpected text after the closing quote";
-                        return -1;
-                }
-                return 1;
-        }
-        /* Unquoted: up to a '#' that follows a blank, blanks trimmed. */
-        *value = p;
-        for (q = p; *q; q++) {
-                if (*q == '#' && (q == p || is_blank(q[-1]))) {
-                        *q = '\0';
-                        break;
-                }
-        }
-        q = p + strlen(p);
-        while (q > p && is_blank(q[-1]))
-                *--q = '\0';
-        return 1;
-}
-
-static void dotenv_entries_free(struct dotenv_entry *entries, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                free(entries[i].name);
-                free(entries[i].value);
-        }
-        free(entries);
-}
-
-int config_load_dotenv(const char *path, char *errstr, size_t errstr_size)
-{
-        struct dotenv_entry *entries = NULL;
-        size_t count = 0, cap = 0, lineno = 0, line_cap = 0;
-        bool *preset = NULL;
-        char *line = NULL;
-        ssize_t got;
-        FILE *f;
-        int ret = 0;
-
-        f = fopen(path, "r");
-        if (!f) {
-                if (errno == ENOENT)
-                        return 0;
-                return config_error(errstr, errstr_size,
-                                    "cannot open '%s': %s", path,
-                                    strerror(errno));
-        }
-        /* Parse the whole file first: a bad line changes nothing. */
-        while ((got = getline(&line, &line_cap, f)) != -1) {
-                char *name, *value;
-                const char *why = NULL;
-                size_t len = (size_t)got;
-                int rc;
-
-                lineno++;
-                if (len > 0 && line[len - 1] == '\n')
-                        line[--len] = '\0';
-                if (len > 0 && line[len - 1] == '\r')
-                        line[--len] = '\0';
-                if (strlen(line) != len) {
-                        ret = config_error(errstr, errstr_size,
-                                           "%s:%zu: NUL byte in line", path,
-                                           lineno);
-                        goto out;
-                }
-                rc = dotenv_parse_line(line, &name, &value, &why);
-                if (rc == -1) {
-                        ret = config_error(errstr, errstr_size, "%s:%zu: %s",
-                                           path, lineno, why);
-                        goto out;
-                }
-                if (rc == 0)
-                        continue;
-                if (count == cap) {
-                        size_t ncap = cap ? cap * 2 : 16;
-                        struct dotenv_entry *n =
-                                realloc(entries, ncap * sizeof(*n));
-                        if (!n) {
-                                ret = config_error(errstr, errstr_size,
-                                                   "%s: out of memory", path);
-                                goto out;
-                        }
-                        entries = n;
-                        cap = ncap;
-                }
-                entries[count].name = strdup(name);
-                entries[count].value = strdup(value);
-                count++;
-                if (!entries[count - 1].name || !entries[count - 1].value) {
-                        ret = config_error(errstr, errstr_size,
-                                           "%s: out of memory", path);
-                        goto out;
-                }
-        }
-        if (ferror(f)) {
-                ret = config_error(errstr, errstr_size, "cannot read '%s': %s",
-                                   path, strerror(errno));
-                goto out;
-        }
-        /* The environment wins over the file; within the file, the last
-         * line for a name wins. */
-        preset = calloc(count ? count : 1, sizeof(*preset));
-        if (!preset) {
-                ret = config_error(errstr, errstr_size, "%s: out of memory",
-                                   path);
-                goto out;
-        }
-        for (size_t i = 0; i < count; i++)
-                preset[i] = getenv(entries[i].name) != NULL;
-        for (size_t i = 0; i < count; i++) {
-                if (preset[i])
-                        continue;
-                if (setenv(entries[i].name, entries[i].value, 1) == -1) {
-                        ret = config_error(errstr, errstr_size,
-                                           "%s: cannot set %s: %s", path,
-                                           entries[i].name, strerror(errno));
-                        goto out;
-                }
-        }
-out:
-        free(preset);
-        free(line);
-        dotenv_entries_free(entries, count);
-        fclose(f);
-        return ret;
 }

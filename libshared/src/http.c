@@ -9,19 +9,14 @@
  *
  * Handlers run on civetweb's worker threads; the server's route list only
  * grows and is only read through civetweb's own handler table. */
-#include <dirent.h>
-#include <linux/filter.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
 
+#include "http_drain.h"
 #include "shared/http.h"
 #include "shared/jsonw.h"
 #include "shared/log.h"
@@ -62,38 +57,6 @@ static void http_library_init(void)
         /* Process-wide and never undone: mg_exit_library() would break a
          * second server started later in the same process (tests). */
         mg_init_library(0);
-}
-
-const char *http_status_text(int status)
-{
-        switch (status) {
-        case 200: return "OK";
-        case 201: return "Created";
-        case 202: return "Accepted";
-        case 204: return "No Content";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 406: return "Not Acceptable";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 411: return "Length Required";
-        case 413: return "Payload Too Large";
-        case 415: return "Unsupported Media Type";
-        case 422: return "Unprocessable Entity";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "Unknown";
-        }
 }
 
 /* True when the client's request lets the connection stay open: its
@@ -269,14 +232,14 @@ int http_reply_error(struct mg_connection *conn, int status, const char *code,
         jsonw_object_end(&inner);
         jsonw_init(&outer);
         jsonw_object_begin(&outer);
-        if (!inner.failed)
-                jsonw_key_raw(&outer, "error", inner.buf, inner.len);
+        if (!inner.sb.failed)
+                jsonw_key_raw(&outer, "error", inner.sb.buf, inner.sb.len);
         jsonw_object_end(&outer);
-        if (inner.failed || outer.failed)
+        if (inner.sb.failed || outer.sb.failed)
                 ret = http_reply_json(conn, status, fallback,
                                       sizeof(fallback) - 1, extra_headers);
         else
-                ret = http_reply_json(conn, status, outer.buf, outer.len,
+                ret = http_reply_json(conn, status, outer.sb.buf, outer.sb.len,
                                       extra_headers);
         jsonw_release(&outer);
         jsonw_release(&inner);
@@ -350,11 +313,11 @@ static int readyz_handler(struct mg_connection *conn, void *cbdata)
         jsonw_key_str(&w, "status", "not_ready");
         jsonw_key_str(&w, "reason", *reason ? reason : "unknown");
         jsonw_object_end(&w);
-        if (w.failed)
+        if (w.sb.failed)
                 ret = http_reply_error(conn, 503, "not_ready", "not ready",
                                        NULL, NULL);
         else
-                ret = http_reply_json(conn, 503, w.buf, w.len, NULL);
+                ret = http_reply_json(conn, 503, w.sb.buf, w.sb.len, NULL);
         jsonw_release(&w);
         return ret;
 }
@@ -403,7 +366,8 @@ static int route_handler(struct mg_connection *conn, void *cbdata)
 static int log_message_cb(const struct mg_connection *conn,
                           const char *message)
 {
-        log_warn("civetweb: %s", message ? message : "");
+        log_write(LOG_LEVEL_WARN, "civetweb error",
+                  (struct log_field[]){LOG_STR("error.message", message)}, 1);
         return 1;
 }
 
@@ -418,17 +382,61 @@ static void end_request_cb(const struct mg_connection *conn, int status)
                 srv->on_request_done(srv->request_done_arg, conn, status);
 }
 
+/* civetweb's option strings for 'opts'. */
+struct http_option_text {
+        char listening[HTTP_PORT_OPTION_MAX];
+        char threads[16], timeout[16], keep_alive_timeout[16];
+        const char *options[24]; /* name, value, ..., NULL */
+};
+
+static void http_options(const struct http_server_options *opts,
+                         struct http_option_text *t)
+{
+        size_t n = 0;
+
+        snprintf(t->listening, sizeof(t->listening), "0.0.0.0:%d", opts->port);
+        snprintf(t->threads, sizeof(t->threads), "%d",
+                 opts->num_threads > 0 ? opts->num_threads : 16);
+        snprintf(t->timeout, sizeof(t->timeout), "%d",
+                 opts->request_timeout_ms > 0 ? opts->request_timeout_ms
+                                              : 10000);
+        /* No document_root: nothing is served from disk, no listing. */
+        t->options[n++] = "listening_ports";
+        t->options[n++] = t->listening;
+        t->options[n++] = "num_threads";
+        t->options[n++] = t->threads;
+        t->options[n++] = "request_timeout_ms";
+        t->options[n++] = t->timeout;
+        t->options[n++] = "enable_keep_alive";
+        t->options[n++] = "yes";
+        t->options[n++] = "enable_directory_listing";
+        t->options[n++] = "no";
+        if (opts->tcp_nodelay) {
+                t->options[n++] = "tcp_nodelay";
+                t->options[n++] = "1";
+        }
+        if (opts->cors_disabled) {
+                /* An empty origin makes civetweb skip CORS preflights and
+                 * headers; its default is the wildcard "*". */
+                t->options[n++] = "access_control_allow_origin";
+                t->options[n++] = "";
+        }
+        if (opts->keep_alive_timeout_ms > 0) {
+                snprintf(t->keep_alive_timeout, sizeof(t->keep_alive_timeout),
+                         "%d", opts->keep_alive_timeout_ms);
+                t->options[n++] = "keep_alive_timeout_ms";
+                t->options[n++] = t->keep_alive_timeout;
+        }
+        t->options[n++] = NULL;
+}
+
 struct http_server *http_server_start(const struct http_server_options *opts,
                                       char *errstr, size_t errstr_size)
 {
         struct http_server *srv = NULL;
         struct mg_callbacks callbacks = {0};
         struct mg_server_port ports[4];
-        char listening[HTTP_PORT_OPTION_MAX];
-        char threads[16], timeout[16], keep_alive_timeout[16];
-        const char *options[24];
-        size_t n = 0;
-        int nports;
+        struct http_option_text text;
 
         if (!opts || opts->port < 0 || opts->port > 65535) {
                 snprintf(errstr, errstr_size, "invalid HTTP port");
@@ -453,53 +461,18 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         srv->on_request_done = opts->on_request_done;
         srv->request_done_arg = opts->request_done_arg;
 
-        snprintf(listening, sizeof(listening), "0.0.0.0:%d", opts->port);
-        snprintf(threads, sizeof(threads), "%d",
-                 opts->num_threads > 0 ? opts->num_threads : 16);
-        snprintf(timeout, sizeof(timeout), "%d",
-                 opts->request_timeout_ms > 0 ? opts->request_timeout_ms
-                                              : 10000);
-        /* No document_root: nothing is served from disk, no listing. */
-        options[n++] = "listening_ports";
-        options[n++] = listening;
-        options[n++] = "num_threads";
-        options[n++] = threads;
-        options[n++] = "request_timeout_ms";
-        options[n++] = timeout;
-        options[n++] = "enable_keep_alive";
-        options[n++] = "yes";
-        options[n++] = "enable_directory_listing";
-        options[n++] = "no";
-        if (opts->tcp_nodelay) {
-                options[n++] = "tcp_nodelay";
-                options[n++] = "1";
-        }
-        if (opts->cors_disabled) {
-                /* An empty origin makes civetweb skip CORS preflights and
-                 * headers; its default is the wildcard "*". */
-                options[n++] = "access_control_allow_origin";
-                options[n++] = "";
-        }
-        if (opts->keep_alive_timeout_ms > 0) {
-                snprintf(keep_alive_timeout, sizeof(keep_alive_timeout), "%d",
-                         opts->keep_alive_timeout_ms);
-                options[n++] = "keep_alive_timeout_ms";
-                options[n++] = keep_alive_timeout;
-        }
-        options[n++] = NULL;
-
+        http_options(opts, &text);
         callbacks.log_message = log_message_cb;
         if (opts->on_request_done)
                 callbacks.end_request = end_request_cb;
-        srv->ctx = mg_start(&callbacks, srv, options);
+        srv->ctx = mg_start(&callbacks, srv, text.options);
         if (!srv->ctx) {
                 snprintf(errstr, errstr_size,
                          "cannot listen on HTTP port %d (in use?)",
                          opts->port);
                 goto fail;
         }
-        nports = mg_get_server_ports(srv->ctx, 4, ports);
-        if (nports < 1) {
+        if (mg_get_server_ports(srv->ctx, 4, ports) < 1) {
                 snprintf(errstr, errstr_size,
                          "cannot read the bound HTTP port");
                 goto fail;
@@ -516,18 +489,23 @@ fail:
         return NULL;
 }
 
-void http_server_route(struct http_server *srv, const char *uri,
-                       mg_request_handler handler, void *arg)
+int http_server_route(struct http_server *srv, const char *uri,
+                      mg_request_handler handler, void *arg, char *errstr,
+                      size_t errstr_size)
 {
         struct http_route *route;
 
-        if (!srv || !uri || !handler)
-                return;
+        if (!srv || !uri || !handler) {
+                snprintf(errstr, errstr_size, "cannot add an HTTP route: "
+                         "no server, path or handler");
+                return -1;
+        }
         route = calloc(1, sizeof(*route));
         if (!route || !(route->uri = strdup(uri))) {
                 free(route);
-                log_error("cannot add HTTP route '%s': out of memory", uri);
-                return;
+                snprintf(errstr, errstr_size,
+                         "cannot add HTTP route '%s': out of memory", uri);
+                return -1;
         }
         route->srv = srv;
         route->handler = handler;
@@ -537,6 +515,7 @@ void http_server_route(struct http_server *srv, const char *uri,
         srv->routes = route;
         pthread_mutex_unlock(&srv->routes_lock);
         mg_set_request_handler(srv->ctx, uri, route_handler, route);
+        return 0;
 }
 
 void http_server_stop(struct http_server *srv)
@@ -559,155 +538,13 @@ void http_server_stop(struct http_server *srv)
         free(srv);
 }
 
-/* At most this many listening sockets per server (civetweb binds one per
- * entry of listening_ports; we give it one). */
-#define HTTP_LISTENERS_MAX 4
-/* How often the drain looks, and for how long all must stay quiet: a
- * handshake whose SYN came just before the filter completes within it
- * (loopback or LAN round trips), and so enters the backlog we watch. */
-#define HTTP_DRAIN_POLL_MS 20
-#define HTTP_DRAIN_QUIET_MS 200
-
-/* Drop every segment with SYN set and ACK clear, that is every new
- * connection attempt, and pass the rest. A classic BPF program attached
- * to a TCP socket sees the segment from its TCP header, whose byte 13
- * holds the flags. The client's SYN goes unanswered and is sent again
- * (after 1 s, 3 s, ...); once the socket is closed the repeat gets a
- * reset: "connection refused", with nothing sent. */
-static const struct sock_filter syn_drop_code[] = {
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
-        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),       /* SYN | ACK */
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1), /* SYN alone */
-        BPF_STMT(BPF_RET | BPF_K, 0),
-        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
-};
-
-/* The local TCP port of socket 'fd', or -1 when it is not an IPv4 TCP
- * socket. *listening says whether it is a listening one. */
-static int socket_local_port(int fd, bool *listening)
-{
-        struct sockaddr_in sa;
-        socklen_t len = sizeof(sa);
-        int type = 0, accepting = 0;
-        socklen_t ilen = sizeof(int);
-
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ilen) == -1 ||
-            type != SOCK_STREAM)
-                return -1;
-        if (getsockname(fd, (struct sockaddr *)&sa, &len) == -1 ||
-            sa.sin_family != AF_INET)
-                return -1;
-        ilen = sizeof(int);
-        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &ilen) ==
-            -1)
-                return -1;
-        *listening = accepting != 0;
-        return ntohs(sa.sin_port);
-}
-
-/* Civetweb 1.15 does not hand out its sockets, so look through ours: the
- * listening sockets on the port of 'srv' go into 'listeners' (at most
- * HTTP_LISTENERS_MAX, their count in *nlisteners) and the connections on
- * it, accepted and not yet closed, wherever civetweb holds them (its queue
- * or a worker), are counted. Returns that count, or -1 when the
- * descriptors cannot be listed. */
-static int server_sockets(const struct http_server *srv, int *listeners,
-                          int *nlisteners)
-{
-        DIR *dir = opendir("/proc/self/fd");
-        struct dirent *de;
-        int connections = 0;
-
-        *nlisteners = 0;
-        if (!dir)
-                return -1;
-        while ((de = readdir(dir)) != NULL) {
-                char *end;
-                long fd = strtol(de->d_name, &end, 10);
-                bool listening;
-
-                if (end == de->d_name || *end || fd == dirfd(dir) ||
-                    socket_local_port((int)fd, &listening) != srv->port)
-                        continue;
-                if (!listening)
-                        connections++;
-                else if (*nlisteners < HTTP_LISTENERS_MAX)
-                        listeners[(*nlisteners)++] = (int)fd;
-        }
-        closedir(dir);
-        return connections;
-}
-
-/* Connections the kernel has established on 'fds' that nobody has
- * accepted yet (for a listening socket, tcpi_unacked is its backlog). */
-static unsigned backlog_length(const int *fds, int n)
-{
-        unsigned total = 0;
-
-        for (int i = 0; i < n; i++) {
-                struct tcp_info ti;
-                socklen_t len = sizeof(ti);
-
-                if (getsockopt(fds[i], IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
-                        total += ti.tcpi_unacked;
-        }
-        return total;
-}
-
 int http_server_drain(struct http_server *srv, int timeout_ms)
 {
-        const struct sock_fprog prog = {
-                .len = sizeof(syn_drop_code) / sizeof(syn_drop_code[0]),
-                .filter = (struct sock_filter *)syn_drop_code,
-        };
-        int listeners[HTTP_LISTENERS_MAX], nlisteners = 0, left, ret = 0;
-        int64_t now, deadline, quiet_since = -1;
-        unsigned queued;
-
         if (!srv || !srv->ctx)
                 return 0;
+        /* From now on every reply closes its connection. */
         atomic_store(&srv->draining, true);
-        if (server_sockets(srv, listeners, &nlisteners) == -1 ||
-            nlisteners == 0) {
-                log_warn("cannot find the listening socket of port %d: new "
-                         "connections are not refused while draining",
-                         srv->port);
-                ret = -1;
-        }
-        for (int i = 0; i < nlisteners; i++)
-                if (setsockopt(listeners[i], SOL_SOCKET, SO_ATTACH_FILTER,
-                               &prog, sizeof(prog)) == -1) {
-                        log_warn("cannot refuse new connections on port %d "
-                                 "while draining", srv->port);
-                        ret = -1;
-                }
-
-        deadline = time_monotonic_ms() + timeout_ms;
-        for (;;) {
-                /* The backlog first: a connection accepted between the two
-                 * looks is then seen as a descriptor. */
-                queued = backlog_length(listeners, nlisteners);
-                left = server_sockets(srv, listeners, &nlisteners);
-                now = time_monotonic_ms();
-                if (queued == 0 && left == 0) {
-                        if (quiet_since < 0)
-                                quiet_since = now;
-                        if (now - quiet_since >= HTTP_DRAIN_QUIET_MS)
-                                return ret;
-                } else {
-                        quiet_since = -1;
-                }
-                if (now >= deadline) {
-                        log_warn("%d connections still open and %u waiting "
-                                 "after %d ms of draining: they are closed "
-                                 "without an answer",
-                                 left, queued, timeout_ms);
-                        return -1;
-                }
-                nanosleep(&(struct timespec){
-                                  .tv_nsec = HTTP_DRAIN_POLL_MS * 1000000L},
-                          NULL);
-        }
+        return http_drain_port(srv->port, timeout_ms);
 }
 
 int http_server_port(const struct http_server *srv)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "shared/jsonw.h"
+#include "shared/strbuf.h"
 
 /* U+FFFD REPLACEMENT CHARACTER, in UTF-8. */
 static const char utf8_replacement[] = "\xef\xbf\xbd";
@@ -12,87 +13,47 @@ static const char utf8_replacement[] = "\xef\xbf\xbd";
 void jsonw_init(struct jsonw *w)
 {
         memset(w, 0, sizeof(*w));
+        strbuf_init(&w->sb);
 }
 
 void jsonw_release(struct jsonw *w)
 {
         if (!w)
                 return;
-        free(w->buf);
+        strbuf_release(&w->sb);
         jsonw_init(w);
 }
 
 void jsonw_reset(struct jsonw *w)
 {
-        w->len = 0;
+        strbuf_reset(&w->sb);
         w->need_comma = false;
-        w->failed = false;
-        if (w->buf)
-                w->buf[0] = '\0';
 }
 
 char *jsonw_steal(struct jsonw *w, size_t *len_out)
 {
-        char *buf = w->buf;
-        size_t len = w->len;
+        char *buf;
 
-        if (w->failed) {
-                jsonw_release(w);
-                if (len_out)
-                        *len_out = 0;
-                return NULL;
-        }
-        if (!buf) {
-                buf = calloc(1, 1);
-                len = 0;
-        }
+        if (!w->sb.failed && !w->sb.buf)
+                strbuf_add(&w->sb, "", 0); /* an empty string, not NULL */
+        buf = strbuf_detach(&w->sb, len_out);
         jsonw_init(w); /* the buffer is now the caller's */
-        if (len_out)
-                *len_out = buf ? len : 0;
         return buf;
 }
 
-/* Make room for 'more' bytes plus the NUL. False (and w->failed) when the
- * memory is not there. */
 static bool jsonw_reserve(struct jsonw *w, size_t more)
 {
-        size_t need, cap;
-        char *buf;
-
-        if (w->failed)
-                return false;
-        if (more > SIZE_MAX - w->len - 1) {
-                w->failed = true;
-                return false;
-        }
-        need = w->len + more + 1;
-        if (need <= w->cap)
-                return true;
-        cap = w->cap ? w->cap : 256;
-        while (cap < need)
-                cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        buf = realloc(w->buf, cap);
-        if (!buf) {
-                w->failed = true;
-                return false;
-        }
-        w->buf = buf;
-        w->cap = cap;
-        return true;
+        return strbuf_grow(&w->sb, more, 0) == 0;
 }
 
 static void jsonw_append(struct jsonw *w, const char *s, size_t len)
 {
-        if (!jsonw_reserve(w, len))
-                return;
-        memcpy(w->buf + w->len, s, len);
-        w->len += len;
-        w->buf[w->len] = '\0';
+        strbuf_add(&w->sb, s, len);
 }
 
 static void jsonw_putc(struct jsonw *w, char c)
 {
-        jsonw_append(w, &c, 1);
+        strbuf_addch(&w->sb, c);
 }
 
 /* Length of the valid UTF-8 sequence at s[0..len) (lead byte >= 0x80), or

@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
+#include "shared/deadline.h"
 #include "shared/kafka.h"
 #include "shared/log.h"
+#include "shared/shutdown.h"
 #include "shared/util.h"
 
 /* glibc: the executable's base name ("order_service"). */
@@ -151,6 +154,55 @@ int kafka_conf_default(rd_kafka_conf_t *conf, const struct config *cfg,
         return 0; /* the user's value, set by kafka_conf_new(), stands */
 }
 
+rd_kafka_conf_t *kafka_conf_with(const struct config *cfg,
+                                 enum kafka_client_role role,
+                                 const struct kafka_setting *settings,
+                                 size_t nsettings, char *errstr,
+                                 size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = kafka_conf_new(cfg, role, errstr, errstr_size);
+
+        for (size_t i = 0; conf && i < nsettings; i++) {
+                if (kafka_conf_default(conf, cfg, settings[i].name,
+                                       settings[i].value, settings[i].mode,
+                                       errstr, errstr_size) < 0) {
+                        rd_kafka_conf_destroy(conf);
+                        conf = NULL;
+                }
+        }
+        return conf;
+}
+
+rd_kafka_t *kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                             const char *what, char *errstr,
+                             size_t errstr_size)
+{
+        char rderr[512];
+        rd_kafka_t *rk;
+
+        if (!conf)
+                return NULL; /* its builder has set errstr */
+        rk = rd_kafka_new(type, conf, rderr, sizeof(rderr));
+        if (!rk) {
+                rd_kafka_conf_destroy(conf);
+                snprintf(errstr, errstr_size, "cannot create %s: %s", what,
+                         rderr);
+                return NULL;
+        }
+        /* conf is now owned, and freed, by rk */
+        if (type == RD_KAFKA_CONSUMER)
+                rd_kafka_poll_set_consumer(rk);
+        return rk;
+}
+
+int kafka_conf_check(rd_kafka_conf_t *conf)
+{
+        if (!conf)
+                return -1;
+        rd_kafka_conf_destroy(conf);
+        return 0;
+}
+
 /* The topic 'name' in 'md', or NULL. */
 static const rd_kafka_metadata_topic_t *
 metadata_topic(const struct rd_kafka_metadata *md, const char *name)
@@ -170,19 +222,125 @@ static int remaining_ms(int64_t deadline_ms)
         return left > 1 ? (int)(left > 0x7fffffff ? 0x7fffffff : left) : 1;
 }
 
+/* Fill 'newt' with a NewTopic for each of 'topics' missing from 'md'.
+ * Returns how many, or -1 with errstr. */
+static ssize_t topics_missing(const struct rd_kafka_metadata *md,
+                              const char *const *topics, size_t ntopics,
+                              int partitions, int replication_factor,
+                              rd_kafka_NewTopic_t **newt, char *errstr,
+                              size_t errstr_size)
+{
+        size_t nnew = 0;
+        char rderr[256];
+
+        for (size_t i = 0; i < ntopics; i++) {
+                const rd_kafka_metadata_topic_t *t = metadata_topic(md, topics[i]);
+
+                if (t && t->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        continue;
+                newt[nnew] = rd_kafka_NewTopic_new(topics[i], partitions,
+                                                   replication_factor, rderr,
+                                                   sizeof(rderr));
+                if (!newt[nnew]) {
+                        snprintf(errstr, errstr_size, "topic '%s': %s",
+                                 topics[i], rderr);
+                        rd_kafka_NewTopic_destroy_array(newt, nnew);
+                        return -1;
+                }
+                nnew++;
+        }
+        return (ssize_t)nnew;
+}
+
+/* The outcome of a CreateTopics result event: 0, or -1 with errstr. */
+static int topics_created(rd_kafka_event_t *ev, char *errstr,
+                          size_t errstr_size)
+{
+        const rd_kafka_CreateTopics_result_t *res;
+        const rd_kafka_topic_result_t **tres;
+        size_t nres = 0;
+
+        if (rd_kafka_event_error(ev)) {
+                snprintf(errstr, errstr_size, "cannot create topics: %s",
+                         rd_kafka_event_error_string(ev));
+                return -1;
+        }
+        res = rd_kafka_event_CreateTopics_result(ev);
+        if (!res) {
+                snprintf(errstr, errstr_size,
+                         "cannot create topics: unexpected event %s",
+                         rd_kafka_event_name(ev));
+                return -1;
+        }
+        tres = rd_kafka_CreateTopics_result_topics(res, &nres);
+        for (size_t i = 0; i < nres; i++) {
+                rd_kafka_resp_err_t terr = rd_kafka_topic_result_error(tres[i]);
+                const char *msg = rd_kafka_topic_result_error_string(tres[i]);
+
+                /* Another instance may have created it meanwhile. */
+                if (terr == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    terr == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        continue;
+                snprintf(errstr, errstr_size, "cannot create topic '%s': %s",
+                         rd_kafka_topic_result_name(tres[i]),
+                         msg ? msg : rd_kafka_err2str(terr));
+                return -1;
+        }
+        return 0;
+}
+
+/* Create 'newt' with the Admin API by 'deadline_ms'. Returns 0, or -1
+ * with errstr. */
+static int topics_create(rd_kafka_t *rk, rd_kafka_NewTopic_t **newt,
+                         size_t nnew, int64_t deadline_ms, int timeout_ms,
+                         char *errstr, size_t errstr_size)
+{
+        rd_kafka_AdminOptions_t *options;
+        rd_kafka_queue_t *queue = NULL;
+        rd_kafka_event_t *ev = NULL;
+        char rderr[256];
+        int ret = -1;
+
+        options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        if (rd_kafka_AdminOptions_set_request_timeout(
+                    options, remaining_ms(deadline_ms), rderr,
+                    sizeof(rderr)) ||
+            rd_kafka_AdminOptions_set_operation_timeout(
+                    options, remaining_ms(deadline_ms), rderr,
+                    sizeof(rderr))) {
+                snprintf(errstr, errstr_size, "cannot create topics: %s",
+                         rderr);
+                goto out;
+        }
+        queue = rd_kafka_queue_new(rk);
+        rd_kafka_CreateTopics(rk, newt, nnew, options, queue);
+        /* The Admin API always posts one result event, at the latest when
+         * the request timeout passes; wait a little longer than that. */
+        ev = rd_kafka_queue_poll(queue, remaining_ms(deadline_ms) + 1000);
+        if (!ev)
+                snprintf(errstr, errstr_size,
+                         "cannot create topics: timed out after %d ms",
+                         timeout_ms);
+        else
+                ret = topics_created(ev, errstr, errstr_size);
+out:
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        if (queue)
+                rd_kafka_queue_destroy(queue);
+        rd_kafka_AdminOptions_destroy(options);
+        return ret;
+}
+
 int kafka_topics_ensure(rd_kafka_t *rk, const char *const *topics,
                         size_t ntopics, int partitions, int replication_factor,
                         int timeout_ms, char *errstr, size_t errstr_size)
 {
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_NewTopic_t **newt = NULL;
-        rd_kafka_AdminOptions_t *options = NULL;
-        rd_kafka_queue_t *queue = NULL;
-        rd_kafka_event_t *ev = NULL;
-        int64_t deadline_ms = time_monotonic_ms() + timeout_ms;
-        size_t nnew = 0;
+        rd_kafka_NewTopic_t **newt;
+        int64_t deadline_ms = deadline_in(timeout_ms);
         rd_kafka_resp_err_t err;
-        char rderr[256];
+        ssize_t nnew;
         int ret = -1;
 
         if (!rk || (ntopics > 0 && !topics)) {
@@ -203,100 +361,43 @@ int kafka_topics_ensure(rd_kafka_t *rk, const char *const *topics,
         newt = calloc(ntopics, sizeof(*newt));
         if (!newt) {
                 snprintf(errstr, errstr_size, "out of memory");
-                goto out;
-        }
-        for (size_t i = 0; i < ntopics; i++) {
-                const rd_kafka_metadata_topic_t *t = metadata_topic(md, topics[i]);
-
-                if (t && t->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                        continue;
-                newt[nnew] = rd_kafka_NewTopic_new(topics[i], partitions,
-                                                   replication_factor, rderr,
-                                                   sizeof(rderr));
-                if (!newt[nnew]) {
-                        snprintf(errstr, errstr_size, "topic '%s': %s",
-                                 topics[i], rderr);
-                        goto out;
-                }
-                nnew++;
-        }
-        if (nnew == 0) {
-                ret = 0;
-                goto out;
-        }
-
-        options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-        if (rd_kafka_AdminOptions_set_request_timeout(
-                    options, remaining_ms(deadline_ms), rderr,
-                    sizeof(rderr)) ||
-            rd_kafka_AdminOptions_set_operation_timeout(
-                    options, remaining_ms(deadline_ms), rderr,
-                    sizeof(rderr))) {
-                snprintf(errstr, errstr_size, "cannot create topics: %s",
-                         rderr);
-                goto out;
-        }
-        queue = rd_kafka_queue_new(rk);
-        rd_kafka_CreateTopics(rk, newt, nnew, options, queue);
-        /* The Admin API always posts one result event, at the latest when
-         * the request timeout passes; wait a little longer than that. */
-        ev = rd_kafka_queue_poll(queue, remaining_ms(deadline_ms) + 1000);
-        if (!ev) {
-                snprintf(errstr, errstr_size,
-                         "cannot create topics: timed out after %d ms",
-                         timeout_ms);
-                goto out;
-        }
-        if (rd_kafka_event_error(ev)) {
-                snprintf(errstr, errstr_size, "cannot create topics: %s",
-                         rd_kafka_event_error_string(ev));
-                goto out;
-        }
-        {
-                const rd_kafka_CreateTopics_result_t *res =
-                        rd_kafka_event_CreateTopics_result(ev);
-                const rd_kafka_topic_result_t **tres;
-                size_t nres = 0;
-
-                if (!res) {
-                        snprintf(errstr, errstr_size,
-                                 "cannot create topics: unexpected event %s",
-                                 rd_kafka_event_name(ev));
-                        goto out;
-                }
-                tres = rd_kafka_CreateTopics_result_topics(res, &nres);
-                for (size_t i = 0; i < nres; i++) {
-                        rd_kafka_resp_err_t terr =
-                                rd_kafka_topic_result_error(tres[i]);
-                        const char *msg =
-                                rd_kafka_topic_result_error_string(tres[i]);
-
-                        /* Another instance may have created it meanwhile. */
-                        if (terr == RD_KAFKA_RESP_ERR_NO_ERROR ||
-                            terr == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-                                continue;
-                        snprintf(errstr, errstr_size,
-                                 "cannot create topic '%s': %s",
-                                 rd_kafka_topic_result_name(tres[i]),
-                                 msg ? msg : rd_kafka_err2str(terr));
-                        goto out;
-                }
-        }
-        ret = 0;
-out:
-        if (ev)
-                rd_kafka_event_destroy(ev);
-        if (queue)
-                rd_kafka_queue_destroy(queue);
-        if (options)
-                rd_kafka_AdminOptions_destroy(options);
-        if (newt) {
-                rd_kafka_NewTopic_destroy_array(newt, nnew);
-                free(newt);
-        }
-        if (md)
                 rd_kafka_metadata_destroy(md);
+                return -1;
+        }
+        nnew = topics_missing(md, topics, ntopics, partitions,
+                              replication_factor, newt, errstr, errstr_size);
+        if (nnew >= 0) {
+                ret = nnew == 0 ? 0
+                                : topics_create(rk, newt, (size_t)nnew,
+                                                deadline_ms, timeout_ms,
+                                                errstr, errstr_size);
+                rd_kafka_NewTopic_destroy_array(newt, (size_t)nnew);
+        }
+        free(newt);
+        rd_kafka_metadata_destroy(md);
         return ret;
+}
+
+int kafka_topics_ensure_retry(rd_kafka_t *rk, const char *const *topics,
+                              size_t ntopics, int partitions,
+                              int replication_factor, int timeout_ms,
+                              int retry_ms)
+{
+        char errstr[512];
+
+        while (kafka_topics_ensure(rk, topics, ntopics, partitions,
+                                   replication_factor, timeout_ms, errstr,
+                                   sizeof(errstr)) == -1) {
+                log_write(LOG_LEVEL_WARN, "cannot create topics yet",
+                          (struct log_field[]){
+                                  LOG_STR("kafka.topic", topics[0]),
+                                  LOG_STR("error.message", errstr),
+                          },
+                          2);
+                if (shutdown_wait(retry_ms))
+                        return -1;
+        }
+        return 0;
 }
 
 bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
@@ -336,8 +437,6 @@ char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name)
         rd_kafka_headers_t *hdrs = NULL;
         const void *value = NULL;
         size_t size = 0;
-        char *copy;
-
         if (!msg || !name)
                 return NULL;
         /* The headers stay owned by the message. */
@@ -346,11 +445,5 @@ char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name)
         if (rd_kafka_header_get_last(hdrs, name, &value, &size) !=
             RD_KAFKA_RESP_ERR_NO_ERROR)
                 return NULL;
-        copy = malloc(size + 1);
-        if (!copy)
-                return NULL;
-        if (size > 0 && value)
-                memcpy(copy, value, size);
-        copy[size] = '\0';
-        return copy;
+        return memdup(value, value ? size : 0);
 }

@@ -21,12 +21,12 @@
  * log4c_rc->config.reread = 0 and bufsize = 0 (unbounded) in case a build
  * with rc support, or another user of log4c in the process, loaded one. */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +104,31 @@ static struct jsonw *line_buffer(void)
                 return NULL;
         }
         return w;
+}
+
+static const char *const log_level_names[] = {
+        [LOG_LEVEL_DEBUG] = "debug",
+        [LOG_LEVEL_INFO] = "info",
+        [LOG_LEVEL_WARN] = "warn",
+        [LOG_LEVEL_ERROR] = "error",
+};
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+        for (int i = LOG_LEVEL_DEBUG; i <= LOG_LEVEL_ERROR; i++) {
+                if (s && strcasecmp(s, log_level_names[i]) == 0) {
+                        *out = (enum log_level)i;
+                        return 0;
+                }
+        }
+        return -1;
+}
+
+const char *log_level_name(enum log_level level)
+{
+        if ((int)level < LOG_LEVEL_DEBUG || level > LOG_LEVEL_ERROR)
+                return "unknown";
+        return log_level_names[level];
 }
 
 static int log4c_priority(enum log_level level)
@@ -184,7 +209,7 @@ char *log_format_line(const char *service_name, enum log_level level,
         jsonw_init(&w);
         format_line(&w, service_name, level, timestamp, message, fields,
                     nfields);
-        return jsonw_steal(&w, len_out); /* NULL when w.failed */
+        return jsonw_steal(&w, len_out); /* NULL when w.sb.failed */
 }
 
 /* Layout "ecs_json". Runs on the logging thread; returns that thread's
@@ -205,7 +230,7 @@ static const char *ecs_json_format(const log4c_layout_t *layout,
                             timestamp, sizeof(timestamp));
         format_line(w, log_state.service_name, data->level, timestamp,
                     event->evt_msg, data->fields, data->nfields);
-        return w->failed ? NULL : w->buf;
+        return w->sb.failed ? NULL : w->sb.buf;
 }
 
 static const log4c_layout_type_t ecs_json_layout_type = {
@@ -213,29 +238,9 @@ static const log4c_layout_type_t ecs_json_layout_type = {
         ecs_json_format,
 };
 
-/* Write all of buf to fd: loops on short writes and EINTR, waits (a
- * bounded time) on a non-blocking descriptor that is full. Returns 0 or
- * -1. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-                if (n > 0) {
-                        buf += n;
-                        len -= (size_t)n;
-                        continue;
-                }
-                if (n == -1 && errno == EINTR)
-                        continue;
-                if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-                        if (poll(&pfd, 1, 1000) > 0)
-                                continue;
-                }
-                return -1;
-        }
-        return 0;
-}
+/* How long a line waits for room on a full non-blocking descriptor: a
+ * stalled reader must not stall every thread that logs. */
+#define LOG_STALL_MS 1000
 
 static int fd_write_open(log4c_appender_t *appender)
 {
@@ -253,13 +258,13 @@ static int fd_write_append(log4c_appender_t *appender,
 
         /* log4c falls back to the raw message when the layout returned
          * NULL: never write that, it is not escaped. */
-        if (!w || w->failed || !w->buf || event->evt_rendered_msg != w->buf)
+        if (!w || w->sb.failed || !w->sb.buf || event->evt_rendered_msg != w->sb.buf)
                 return -1;
         pthread_mutex_lock(&write_lock);
         if (log_fd >= 0)
-                rc = write_all(log_fd, w->buf, w->len);
+                rc = write_all(log_fd, w->sb.buf, w->sb.len, LOG_STALL_MS);
         pthread_mutex_unlock(&write_lock);
-        if (w->cap > LOG_KEEP_BUFFER_BYTES)
+        if (w->sb.cap > LOG_KEEP_BUFFER_BYTES)
                 jsonw_release(w);
         return rc;
 }
@@ -382,7 +387,7 @@ void log_write(enum log_level level, const char *message,
                 char *line = log_format_line("unknown", level, NULL, message,
                                              fields, nfields, &len);
                 if (line)
-                        write_all(STDERR_FILENO, line, len);
+                        write_all(STDERR_FILENO, line, len, LOG_STALL_MS);
                 free(line);
                 return;
         }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "shared/metrics.h"
+#include "shared/strbuf.h"
 
 const double metrics_latency_buckets[] = {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -403,71 +404,6 @@ void metric_histogram_observe(struct metric_histogram *h, double v)
 
 /* ---- rendering ---- */
 
-struct strbuf {
-        char *buf;
-        size_t len;
-        size_t cap;
-        bool failed;
-};
-
-static void sb_reserve(struct strbuf *sb, size_t more)
-{
-        size_t cap;
-        char *p;
-
-        if (sb->failed || sb->len + more + 1 <= sb->cap)
-                return;
-        cap = sb->cap ? sb->cap : 1024;
-        while (cap < sb->len + more + 1)
-                cap *= 2;
-        p = realloc(sb->buf, cap);
-        if (!p) {
-                sb->failed = true;
-                return;
-        }
-        sb->buf = p;
-        sb->cap = cap;
-}
-
-static void sb_append(struct strbuf *sb, const char *s, size_t len)
-{
-        sb_reserve(sb, len);
-        if (sb->failed)
-                return;
-        memcpy(sb->buf + sb->len, s, len);
-        sb->len += len;
-        sb->buf[sb->len] = '\0';
-}
-
-static void sb_puts(struct strbuf *sb, const char *s)
-{
-        sb_append(sb, s, strlen(s));
-}
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
-{
-        char tmp[128];
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-                sb->failed = true;
-                return;
-        }
-        /* Every format used here is short; a longer one is a bug. */
-        if ((size_t)n >= sizeof(tmp)) {
-                sb->failed = true;
-                return;
-        }
-        sb_append(sb, tmp, (size_t)n);
-}
-
 /* The shortest decimal form of 'v' that reads back as 'v' (Prometheus
  * parses Go's float syntax: "+Inf", "-Inf", "NaN"). */
 static void format_double(char *buf, size_t size, double v)
@@ -497,7 +433,7 @@ static void sb_double(struct strbuf *sb, double v)
         char tmp[40];
 
         format_double(tmp, sizeof(tmp), v);
-        sb_puts(sb, tmp);
+        strbuf_addstr(sb, tmp);
 }
 
 /* HELP text escapes '\' and newline. */
@@ -505,11 +441,11 @@ static void sb_help(struct strbuf *sb, const char *help)
 {
         for (const char *p = help; *p; p++) {
                 if (*p == '\\')
-                        sb_puts(sb, "\\\\");
+                        strbuf_addstr(sb, "\\\\");
                 else if (*p == '\n')
-                        sb_puts(sb, "\\n");
+                        strbuf_addstr(sb, "\\n");
                 else
-                        sb_append(sb, p, 1);
+                        strbuf_add(sb, p, 1);
         }
 }
 
@@ -517,12 +453,12 @@ static void sb_help(struct strbuf *sb, const char *help)
 static void sb_series_name(struct strbuf *sb, const char *name,
                            const char *suffix, const char *labels)
 {
-        sb_puts(sb, name);
-        sb_puts(sb, suffix);
+        strbuf_addstr(sb, name);
+        strbuf_addstr(sb, suffix);
         if (*labels) {
-                sb_puts(sb, "{");
-                sb_puts(sb, labels);
-                sb_puts(sb, "}");
+                strbuf_addstr(sb, "{");
+                strbuf_addstr(sb, labels);
+                strbuf_addstr(sb, "}");
         }
 }
 
@@ -541,25 +477,25 @@ static void render_histogram(struct strbuf *sb, const char *name,
                         format_double(le, sizeof(le), h->bounds[i]);
                 else
                         snprintf(le, sizeof(le), "+Inf");
-                sb_puts(sb, name);
-                sb_puts(sb, "_bucket{");
+                strbuf_addstr(sb, name);
+                strbuf_addstr(sb, "_bucket{");
                 if (*s->labels) {
-                        sb_puts(sb, s->labels);
-                        sb_puts(sb, ",");
+                        strbuf_addstr(sb, s->labels);
+                        strbuf_addstr(sb, ",");
                 }
-                sb_printf(sb, "le=\"%s\"} %llu\n", le,
+                strbuf_addf(sb, "le=\"%s\"} %llu\n", le,
                           (unsigned long long)cumulative);
         }
         sb_series_name(sb, name, "_sum", s->labels);
-        sb_puts(sb, " ");
+        strbuf_addstr(sb, " ");
         sb_double(sb, bits_to_double(atomic_load_explicit(
                               &((struct metric_histogram *)h)->sum_bits,
                               memory_order_relaxed)));
-        sb_puts(sb, "\n");
+        strbuf_addstr(sb, "\n");
         /* _count is the +Inf bucket, so the two always agree even while
          * observations race with this render. */
         sb_series_name(sb, name, "_count", s->labels);
-        sb_printf(sb, " %llu\n", (unsigned long long)cumulative);
+        strbuf_addf(sb, " %llu\n", (unsigned long long)cumulative);
 }
 
 static const char *metric_type_name(enum metric_type t)
@@ -577,32 +513,32 @@ static const char *metric_type_name(enum metric_type t)
 
 char *metrics_render(struct metrics *m, size_t *len_out)
 {
-        struct strbuf sb = {0};
+        struct strbuf sb = STRBUF_INIT;
 
         if (len_out)
                 *len_out = 0;
         if (!m)
                 return NULL;
-        sb_reserve(&sb, 0); /* an empty registry renders as "" */
+        strbuf_grow(&sb, 0, 0); /* an empty registry renders as "" */
         pthread_mutex_lock(&m->lock);
         for (const struct metric_family *f = m->families; f; f = f->next) {
                 if (!f->series)
                         continue;
-                sb_puts(&sb, "# HELP ");
-                sb_puts(&sb, f->name);
-                sb_puts(&sb, " ");
+                strbuf_addstr(&sb, "# HELP ");
+                strbuf_addstr(&sb, f->name);
+                strbuf_addstr(&sb, " ");
                 sb_help(&sb, f->help);
-                sb_puts(&sb, "\n# TYPE ");
-                sb_puts(&sb, f->name);
-                sb_puts(&sb, " ");
-                sb_puts(&sb, metric_type_name(f->type));
-                sb_puts(&sb, "\n");
+                strbuf_addstr(&sb, "\n# TYPE ");
+                strbuf_addstr(&sb, f->name);
+                strbuf_addstr(&sb, " ");
+                strbuf_addstr(&sb, metric_type_name(f->type));
+                strbuf_addstr(&sb, "\n");
                 for (const struct metric_series *s = f->series; s;
                      s = s->next) {
                         switch (f->type) {
                         case METRIC_COUNTER:
                                 sb_series_name(&sb, f->name, "", s->labels);
-                                sb_printf(&sb, " %llu\n",
+                                strbuf_addf(&sb, " %llu\n",
                                           (unsigned long long)
                                                   metric_counter_value(
                                                           &s->u.counter));
@@ -614,9 +550,9 @@ char *metrics_render(struct metrics *m, size_t *len_out)
                                                            &((struct metric_gauge *)g)->bits,
                                                            memory_order_relaxed));
                                 sb_series_name(&sb, f->name, "", s->labels);
-                                sb_puts(&sb, " ");
+                                strbuf_addstr(&sb, " ");
                                 sb_double(&sb, v);
-                                sb_puts(&sb, "\n");
+                                strbuf_addstr(&sb, "\n");
                                 break;
                         }
                         case METRIC_HISTOGRAM:

@@ -222,6 +222,91 @@ static bool token_string(const char *json, size_t start, size_t end,
         return ok;
 }
 
+/* True when the number at 'v' (up to 'end') is a real: 1e999, 1.5. */
+static bool number_is_real(const char *v, const char *end)
+{
+        for (const char *p = v; p < end; p++) {
+                if (*p == '.' || *p == 'e' || *p == 'E')
+                        return true;
+                if (*p != '-' && *p != '+' && !(*p >= '0' && *p <= '9'))
+                        break;
+        }
+        return false;
+}
+
+/* A failure inside the value of top-level member 'key' (at l->value_start):
+ * returns -1 with the field's own error in *err, or 0 when the failure is
+ * not one of these (the generic message follows). */
+static int member_fail(const char *json, size_t len, enum doc_kind kind,
+                       const json_error_t *jerr, const struct locus *l,
+                       const char *key, struct model_error *err)
+{
+        enum json_error_code code = json_error_code(jerr);
+        const char *v = json + l->value_start;
+        bool is_number = l->value_start != 0 &&
+                         (*v == '-' || (*v >= '0' && *v <= '9'));
+        /* The failing token is the value's own string: jansson stops
+         * inside it (bad byte) or just after it (bad escape). */
+        bool is_string = l->value_start != 0 && *v == '"' &&
+                         ((l->in_string && l->str_start == l->value_start) ||
+                          (l->last_str_start == l->value_start &&
+                           l->last_str_end == (size_t)jerr->position));
+
+        if (!doc_has_field(kind, key))
+                return model_fail(err, "unknown_field", key, "unknown field");
+        /* A huge integer is the right type, out of range; a huge real
+         * (1e999) is not an integer at all. */
+        if (code == json_error_numeric_overflow && is_number &&
+            strcmp(key, "quantity") == 0)
+                return model_fail(err,
+                                  number_is_real(v, json + len)
+                                          ? "invalid_type"
+                                          : "invalid_value",
+                                  key, QUANTITY_RULE);
+        if (code == json_error_numeric_overflow && is_number)
+                return model_fail(err, "invalid_type", key,
+                                  "%s must be a string", key);
+        if (is_string && code == json_error_invalid_syntax &&
+            strncmp(jerr->text, "control character", 17) == 0)
+                return model_fail(err, "invalid_value", key,
+                                  "%s must not contain control characters",
+                                  key);
+        /* Raw bytes that are not UTF-8, or an escape that is not a
+         * character (a lone surrogate). */
+        if (is_string && (code == json_error_invalid_utf8 ||
+                          strncmp(jerr->text, "invalid Unicode", 15) == 0))
+                return model_fail(err, "invalid_value", key,
+                                  "%s must be valid utf-8", key);
+        return 0;
+}
+
+/* A failure of the document as JSON. */
+static int syntax_fail(const json_error_t *jerr, struct model_error *err)
+{
+        switch (json_error_code(jerr)) {
+        case json_error_premature_end_of_input:
+                return model_fail(err, "invalid_json", NULL,
+                                  "truncated json at byte %d", jerr->position);
+        case json_error_end_of_input_expected:
+                return model_fail(err, "invalid_json", NULL,
+                                  "trailing data after json at byte %d",
+                                  jerr->position);
+        case json_error_invalid_utf8:
+                return model_fail(err, "invalid_json", NULL,
+                                  "invalid utf-8 in json at byte %d",
+                                  jerr->position);
+        case json_error_null_byte_in_key:
+                return model_fail(err, "invalid_json", NULL,
+                                  "nul character in a field name");
+        case json_error_out_of_memory:
+                return model_fail(err, "invalid_json", NULL,
+                                  "out of memory parsing json");
+        default:
+                return model_fail(err, "invalid_json", NULL,
+                                  "malformed json at byte %d", jerr->position);
+        }
+}
+
 /* Turn a jansson failure into a model error, naming the field at fault
  * when the failure lies inside a top-level member. */
 static int parse_fail(const char *json, size_t len, enum doc_kind kind,
@@ -244,78 +329,10 @@ static int parse_fail(const char *json, size_t len, enum doc_kind kind,
             token_string(json, l.key_start, l.key_end, key, sizeof(key)) &&
             (code == json_error_numeric_overflow ||
              code == json_error_invalid_utf8 ||
-             code == json_error_invalid_syntax)) {
-                const char *v = json + l.value_start;
-                bool is_number = l.value_start != 0 &&
-                                 (*v == '-' || (*v >= '0' && *v <= '9'));
-                /* The failing token is the value's own string: jansson
-                 * stops inside it (bad byte) or just after it (bad
-                 * escape). */
-                bool is_string =
-                        l.value_start != 0 && *v == '"' &&
-                        ((l.in_string && l.str_start == l.value_start) ||
-                         (l.last_str_start == l.value_start &&
-                          l.last_str_end == (size_t)jerr->position));
-
-                if (!doc_has_field(kind, key))
-                        return model_fail(err, "unknown_field", key,
-                                          "unknown field");
-                if (code == json_error_numeric_overflow && is_number &&
-                    strcmp(key, "quantity") == 0) {
-                        /* A huge integer is the right type, out of range;
-                         * a huge real (1e999) is not an integer at all. */
-                        bool real = false;
-                        for (const char *p = v; p < json + len; p++) {
-                                if (*p == '.' || *p == 'e' || *p == 'E')
-                                        real = true;
-                                else if (*p != '-' && *p != '+' &&
-                                         !(*p >= '0' && *p <= '9'))
-                                        break;
-                        }
-                        return model_fail(err,
-                                          real ? "invalid_type"
-                                               : "invalid_value",
-                                          key, QUANTITY_RULE);
-                }
-                if (code == json_error_numeric_overflow && is_number)
-                        return model_fail(err, "invalid_type", key,
-                                          "%s must be a string", key);
-                if (is_string && code == json_error_invalid_syntax &&
-                    strncmp(jerr->text, "control character", 17) == 0)
-                        return model_fail(err, "invalid_value", key,
-                                          "%s must not contain control "
-                                          "characters",
-                                          key);
-                if (is_string && (code == json_error_invalid_utf8 ||
-                                  strncmp(jerr->text, "invalid Unicode",
-                                          15) == 0))
-                        /* Raw bytes that are not UTF-8, or an escape
-                         * that is not a character (a lone surrogate). */
-                        return model_fail(err, "invalid_value", key,
-                                          "%s must be valid utf-8", key);
-        }
-        switch (code) {
-        case json_error_premature_end_of_input:
-                return model_fail(err, "invalid_json", NULL,
-                                  "truncated json at byte %d", jerr->position);
-        case json_error_end_of_input_expected:
-                return model_fail(err, "invalid_json", NULL,
-                                  "trailing data after json at byte %d",
-                                  jerr->position);
-        case json_error_invalid_utf8:
-                return model_fail(err, "invalid_json", NULL,
-                                  "invalid utf-8 in json at byte %d",
-                                  jerr->position);
-        case json_error_null_byte_in_key:
-                return model_fail(err, "invalid_json", NULL,
-                                  "nul character in a field name");
-        case json_error_out_of_memory:
-                return model_fail(err, "invalid_json", NULL,
-                                  "out of memory parsing json");
-        default:
-                return model_fail(err, "invalid_json", NULL,
-                                  "malformed json at byte %d", jerr->position);
-        }
+             code == json_error_invalid_syntax) &&
+            member_fail(json, len, kind, jerr, &l, key, err) == -1)
+                return -1;
+        return syntax_fail(jerr, err);
 }
 
 /* Steps 1 and 2: bounded parse into a top-level object (a new reference),

@@ -1,9 +1,13 @@
-/* Time stamps, random ids, UTF-8 checks. */
+/* Time stamps, random ids, UTF-8 checks, memdup and write_all. */
 #include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "shared/util.h"
 
@@ -139,4 +143,56 @@ bool utf8_has_control(const char *s, size_t len)
                         return true;
         }
         return false;
+}
+
+char *memdup(const void *p, size_t len)
+{
+        char *c = malloc(len + 1);
+
+        if (!c)
+                return NULL;
+        if (len)
+                memcpy(c, p, len);
+        c[len] = '\0';
+        return c;
+}
+
+int write_all(int fd, const void *buf, size_t len, int stall_ms)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+
+                if (n > 0) {
+                        p += n;
+                        len -= (size_t)n;
+                        continue;
+                }
+                if (n == -1 && errno == EINTR)
+                        continue;
+                if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+                        int r = poll(&pfd, 1, stall_ms);
+
+                        if (r > 0 || (r == -1 && errno == EINTR))
+                                continue;
+                        if (r == 0)
+                                errno = EAGAIN;
+                }
+                return -1;
+        }
+        return 0;
+}
+
+int error_set(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (errstr && errstr_size > 0) {
+                va_start(ap, fmt);
+                vsnprintf(errstr, errstr_size, fmt, ap);
+                va_end(ap);
+        }
+        return -1;
 }

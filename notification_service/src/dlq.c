@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "dlq.h"
+#include "shared/deadline.h"
 #include "shared/kafka.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -44,21 +45,6 @@ struct dlq {
         int64_t retry_after_ms; /* polling thread only */
 };
 
-static char *memdup_or_null(const void *p, size_t n, bool *failed)
-{
-        char *c;
-
-        if (!p)
-                return NULL;
-        c = malloc(n ? n : 1);
-        if (!c) {
-                *failed = true;
-                return NULL;
-        }
-        memcpy(c, p, n);
-        return c;
-}
-
 static void retry_free(struct dlq_retry *r)
 {
         free(r->key);
@@ -76,19 +62,18 @@ static int retry_keep(struct dlq *d, const void *key, size_t key_len,
                       rd_kafka_headers_t *hdrs, void *opaque)
 {
         struct dlq_retry *r = calloc(1, sizeof(*r));
-        bool failed = false;
 
         if (!r) {
                 if (hdrs)
                         rd_kafka_headers_destroy(hdrs);
                 return -1;
         }
-        r->key = memdup_or_null(key, key_len, &failed);
+        r->key = key ? memdup(key, key_len) : NULL;
         r->key_len = key_len;
-        r->value = memdup_or_null(value, value_len, &failed);
+        r->value = value ? memdup(value, value_len) : NULL;
         r->value_len = value_len;
         r->headers = hdrs;
-        if (failed) {
+        if ((key && !r->key) || (value && !r->value)) {
                 retry_free(r); /* also frees hdrs; not 'opaque' yet */
                 return -1;
         }
@@ -134,7 +119,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
         if (retry_keep(d, msg->key, msg->key_len, msg->payload, msg->len, hdrs,
                        msg->_private) < 0) {
                 /* Its source offset stays unfinished: read again later. */
-                log_error("out of memory keeping a DLQ record");
+                log_write(LOG_LEVEL_ERROR, "cannot keep a DLQ record",
+                          (struct log_field[]){
+                                  LOG_STR("error.message", "out of memory")},
+                          1);
                 free(msg->_private);
         }
 }
@@ -145,70 +133,56 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *arg)
 {
         struct dlq *d = arg;
         char fatal[256];
+        rd_kafka_resp_err_t code = kafka_fatal_error(rk, err, fatal,
+                                                     sizeof(fatal));
 
-        if (err != RD_KAFKA_RESP_ERR__FATAL) {
+        if (!code) {
                 log_write(LOG_LEVEL_WARN, "DLQ producer error",
-                          (struct log_field[]){LOG_STR("error.message", reason)},
-                          1);
+                          (struct log_field[]){
+                                  LOG_STR("error.code", rd_kafka_err2name(err)),
+                                  LOG_STR("error.message", reason),
+                          },
+                          2);
                 return;
         }
-        rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
         log_write(LOG_LEVEL_ERROR, "DLQ producer failed fatally",
-                  (struct log_field[]){LOG_STR("error.message", fatal)}, 1);
+                  (struct log_field[]){
+                          LOG_STR("error.code", rd_kafka_err2name(code)),
+                          LOG_STR("error.message", fatal),
+                  },
+                  2);
         atomic_store(&d->fatal, true);
 }
 
-/* The DLQ producer's configuration: 'cfg' with acks=all and idempotence.
- * Returns a new conf (the caller owns it), or NULL with errstr. */
-static rd_kafka_conf_t *producer_conf_new(const struct config *cfg,
-                                          char *errstr, size_t errstr_size)
-{
-        rd_kafka_conf_t *conf;
-
-        conf = kafka_conf_new(cfg, KAFKA_ROLE_PRODUCER, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        /* A dead letter is never lost: no variable can weaken these. */
-        if (kafka_conf_default(conf, cfg, "enable.idempotence", "true",
-                               KAFKA_REQUIRED, errstr, errstr_size) < 0 ||
-            kafka_conf_default(conf, cfg, "acks", "all", KAFKA_REQUIRED,
-                               errstr, errstr_size) < 0) {
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        return conf;
-}
+/* The DLQ producer's guarantees: acks=all and idempotence (a dead letter
+ * is never lost: no variable can weaken these). */
+static const struct kafka_setting producer_settings[] = {
+        {"enable.idempotence", "true", KAFKA_REQUIRED},
+        {"acks", "all", KAFKA_REQUIRED},
+};
 
 int dlq_check_config(const struct config *cfg, char *errstr,
                      size_t errstr_size)
 {
-        rd_kafka_conf_t *conf = producer_conf_new(cfg, errstr, errstr_size);
-
-        if (!conf)
-                return -1;
-        rd_kafka_conf_destroy(conf);
-        return 0;
+        return kafka_conf_check(kafka_conf_with(
+                cfg, KAFKA_ROLE_PRODUCER, KAFKA_SETTINGS(producer_settings),
+                errstr, errstr_size));
 }
 
 static rd_kafka_t *producer_new(struct dlq *d, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *conf;
-        rd_kafka_t *rk;
-        char rderr[256];
 
-        conf = producer_conf_new(d->cfg, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-        rd_kafka_conf_set_error_cb(conf, on_error);
-        rd_kafka_conf_set_opaque(conf, d);
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
-        if (!rk) {
-                snprintf(errstr, errstr_size, "DLQ producer: %s", rderr);
-                rd_kafka_conf_destroy(conf);
-                return NULL;
+        conf = kafka_conf_with(d->cfg, KAFKA_ROLE_PRODUCER,
+                               KAFKA_SETTINGS(producer_settings), errstr,
+                               errstr_size);
+        if (conf) {
+                rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+                rd_kafka_conf_set_error_cb(conf, on_error);
+                rd_kafka_conf_set_opaque(conf, d);
         }
-        return rk; /* conf now owned, and freed, by rk */
+        return kafka_client_new(RD_KAFKA_PRODUCER, conf, "the DLQ producer",
+                                errstr, errstr_size);
 }
 
 struct dlq *dlq_new(const struct config *cfg, const char *topic,
@@ -297,10 +271,9 @@ static void producer_replace(struct dlq *d)
         d->rk = fresh;
         atomic_store(&d->fatal, false);
         pthread_mutex_unlock(&d->lock);
-        rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_flush(old, 1000); /* their delivery reports: retries */
-        rd_kafka_destroy(old);
-        log_info("DLQ producer recreated");
+        /* Their delivery reports make them retries. */
+        kafka_producer_retire(old, NULL, 1000);
+        log_write(LOG_LEVEL_INFO, "DLQ producer recreated", NULL, 0);
 }
 
 /* Produce again what was kept. Polling thread. */
@@ -344,7 +317,7 @@ void dlq_poll(struct dlq *d, int timeout_ms)
 
 int dlq_flush(struct dlq *d, int timeout_ms)
 {
-        int64_t deadline = time_monotonic_ms() + timeout_ms;
+        int64_t deadline = deadline_in(timeout_ms);
 
         for (;;) {
                 int left;
@@ -356,7 +329,7 @@ int dlq_flush(struct dlq *d, int timeout_ms)
                 for (struct dlq_retry *r = d->retries; r; r = r->next)
                         left++;
                 pthread_mutex_unlock(&d->lock);
-                if (left == 0 || time_monotonic_ms() >= deadline)
+                if (left == 0 || deadline_passed(deadline))
                         return left;
         }
 }

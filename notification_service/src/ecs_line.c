@@ -6,6 +6,7 @@
 
 #include "ecs_line.h"
 #include "shared/log.h"
+#include "shared/trace.h"
 #include "shared/util.h"
 
 void ecs_event_id(char *buf, size_t size, const char *topic, int32_t partition,
@@ -15,55 +16,11 @@ void ecs_event_id(char *buf, size_t size, const char *topic, int32_t partition,
                  (long long)offset);
 }
 
-/* True when the n bytes at s are lowercase hex digits. */
-static bool is_hex(const char *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        }
-        return true;
-}
-
-/* True when the n bytes at s are not all '0'. */
-static bool is_nonzero(const char *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] != '0')
-                        return true;
-        }
-        return false;
-}
-
-bool ecs_trace_id(const char *tp, char *out, size_t out_size)
-{
-        size_t len;
-
-        if (!tp || out_size < ECS_TRACE_ID_SIZE)
-                return false;
-        len = strnlen(tp, 512);
-        /* version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2. */
-        if (len < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-')
-                return false;
-        if (!is_hex(tp, 2) || memcmp(tp, "ff", 2) == 0 ||
-            !is_hex(tp + 3, 32) || !is_nonzero(tp + 3, 32) ||
-            !is_hex(tp + 36, 16) || !is_nonzero(tp + 36, 16) ||
-            !is_hex(tp + 53, 2))
-                return false;
-        /* Version 00 is exactly 55 characters; a later version may append
-         * fields after another '-' (W3C Trace Context, "future versions"). */
-        if (len > 55 && (memcmp(tp, "00", 2) == 0 || tp[55] != '-'))
-                return false;
-        memcpy(out, tp + 3, 32);
-        out[32] = '\0';
-        return true;
-}
-
 /* The fields every line has, after @timestamp and log.level. */
 static void put_common(struct jsonw *w, const char *service_name,
                        const struct ecs_source *src, const char *event_id)
 {
-        char trace_id[ECS_TRACE_ID_SIZE];
+        char trace_id[TRACE_ID_SIZE];
 
         jsonw_key_str(w, "ecs.version", ECS_VERSION);
         jsonw_key_str(w, "service.name", service_name);
@@ -75,7 +32,7 @@ static void put_common(struct jsonw *w, const char *service_name,
                 time_format_rfc3339(src->timestamp_ms, created, sizeof(created));
                 jsonw_key_str(w, "event.created", created);
         }
-        if (ecs_trace_id(src->traceparent, trace_id, sizeof(trace_id)))
+        if (traceparent_parse(src->traceparent, trace_id, sizeof(trace_id)))
                 jsonw_key_str(w, "trace.id", trace_id);
         jsonw_key_str(w, "kafka.topic", src->topic);
         jsonw_key_int(w, "kafka.partition", src->partition);
@@ -122,7 +79,7 @@ int ecs_line_format(struct jsonw *w, const char *service_name,
         jsonw_key_str(w, "user.id", st->order.user_id);
         jsonw_object_end(w);
         jsonw_newline(w);
-        return w->failed ? -1 : 0;
+        return w->sb.failed ? -1 : 0;
 }
 
 int ecs_line_format_invalid(struct jsonw *w, const char *service_name,
@@ -168,5 +125,5 @@ int ecs_line_format_invalid(struct jsonw *w, const char *service_name,
                 jsonw_key_bool(w, "event.original_truncated", true);
         jsonw_object_end(w);
         jsonw_newline(w);
-        return w->failed ? -1 : 0;
+        return w->sb.failed ? -1 : 0;
 }

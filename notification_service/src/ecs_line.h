@@ -12,7 +12,6 @@
 #include "shared/order.h"
 
 #define ECS_EVENT_ID_SIZE  320 /* topic (up to 249) + "-" + int32 + "-" + int64 */
-#define ECS_TRACE_ID_SIZE  33  /* 32 hex digits + NUL */
 /* How much of an invalid record's value and key a warn line quotes. */
 #define ECS_ORIGINAL_MAX_BYTES 1024
 #define ECS_KEY_MAX_BYTES      256
@@ -32,11 +31,6 @@ struct ecs_source {
 /* Write "<topic>-<partition>-<offset>" into buf (ECS_EVENT_ID_SIZE bytes). */
 void ecs_event_id(char *buf, size_t size, const char *topic, int32_t partition,
                   int64_t offset);
-
-/* The trace id of a W3C traceparent header ("00-<32 hex>-<16 hex>-<2 hex>"):
- * true and 'out' (ECS_TRACE_ID_SIZE bytes) set when 'tp' is valid, false
- * when it is NULL or malformed (uppercase, all-zero ids, version ff...). */
-bool ecs_trace_id(const char *tp, char *out, size_t out_size);
 
 /* Append the line of a valid status 'st' read from 'src' to 'w', ending in
  * '\n'. @timestamp is the status's processed_at, so a line written again

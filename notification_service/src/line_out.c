@@ -1,35 +1,13 @@
 /* Notification lines to stdout and to the file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "line_out.h"
-
-int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                                struct pollfd p = {.fd = fd, .events = POLLOUT};
-
-                                poll(&p, 1, 100);
-                                continue;
-                        }
-                        return -1;
-                }
-                buf += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
+#include "shared/util.h"
 
 static int open_append(const char *path)
 {
@@ -66,7 +44,7 @@ int line_out_write(struct line_out *out, const char *buf, size_t len,
         int ret = 0;
 
         if (!(*done_mask & LINE_OUT_STDOUT)) {
-                if (write_all(out->stdout_fd, buf, len) == 0) {
+                if (write_all(out->stdout_fd, buf, len, -1) == 0) {
                         *done_mask |= LINE_OUT_STDOUT;
                 } else {
                         snprintf(errstr, errstr_size,
@@ -78,7 +56,7 @@ int line_out_write(struct line_out *out, const char *buf, size_t len,
         if (out->file_fd < 0) {
                 *done_mask |= LINE_OUT_FILE;
         } else if (!(*done_mask & LINE_OUT_FILE)) {
-                if (write_all(out->file_fd, buf, len) == 0) {
+                if (write_all(out->file_fd, buf, len, -1) == 0) {
                         *done_mask |= LINE_OUT_FILE;
                 } else {
                         snprintf(errstr, errstr_size,

@@ -36,8 +36,4 @@ int line_out_reopen(struct line_out *out, char *errstr, size_t errstr_size);
 /* Close the file and free the path. */
 void line_out_release(struct line_out *out);
 
-/* Write all 'len' bytes to 'fd', through EINTR, short writes and EAGAIN.
- * Returns 0, or -1 with errno set. */
-int write_all(int fd, const char *buf, size_t len);
-
 #endif

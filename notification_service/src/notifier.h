@@ -6,8 +6,8 @@
  *
  * Threads: notifier_run() is the consumer thread; it also serves the DLQ
  * producer's delivery reports and the consumer's rebalance and commit
- * callbacks. Webhook workers finish jobs on their own threads. A readiness
- * thread checks the broker every two seconds. */
+ * callbacks. Webhook workers finish jobs on their own threads. Readiness
+ * is the service's broker watch (shared/kafka_watch.h). */
 #ifndef NOTIFICATION_NOTIFIER_H
 #define NOTIFICATION_NOTIFIER_H
 
@@ -39,11 +39,15 @@ struct notifier *notifier_new(const struct config *cfg,
  * Returns 0, or -1 after a fatal error (logged). */
 int notifier_run(struct notifier *n);
 
-/* For /readyz: true while the broker answers and both topics exist.
- * Thread-safe. */
-bool notifier_is_ready(void *arg, char *reason, size_t reason_size);
-
 /* Free everything. No operation if NULL. */
 void notifier_destroy(struct notifier *n);
+
+/* The notifier as notification_service's service_def hooks
+ * (shared/service.h): svc->app is the notifier. */
+struct service;
+void *notifier_service_start(struct service *svc, char *errstr,
+                             size_t errstr_size);
+int notifier_service_run(struct service *svc);
+void notifier_service_destroy(struct service *svc);
 
 #endif

@@ -3,8 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
+#include "notifier.h"
 #include "settings.h"
 #include "shared/config.h"
+#include "shared/service.h"
+#include "shared/util.h"
 #include "webhook_policy.h"
 
 const char notification_settings_usage[] =
@@ -70,4 +75,29 @@ void notification_settings_release(struct notification_settings *s)
         free(s->webhook_url);
         s->log_file = NULL;
         s->webhook_url = NULL;
+}
+
+int notification_settings_open(const struct service *svc, void *settings,
+                               char *errstr, size_t errstr_size)
+{
+        struct notification_settings *s = settings;
+
+        if (notification_settings_load(s, errstr, errstr_size) == -1 ||
+            notifier_check_config(&svc->cfg, errstr, errstr_size) == -1)
+                return -1;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return error_set(errstr, errstr_size,
+                                 "cannot initialise libcurl");
+        s->curl_ready = true;
+        return 0;
+}
+
+void notification_settings_close(void *settings)
+{
+        struct notification_settings *s = settings;
+
+        if (s->curl_ready)
+                curl_global_cleanup();
+        s->curl_ready = false;
+        notification_settings_release(s);
 }

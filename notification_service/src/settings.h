@@ -4,6 +4,7 @@
 #ifndef NOTIFICATION_SETTINGS_H
 #define NOTIFICATION_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct notification_settings {
@@ -17,6 +18,7 @@ struct notification_settings {
         long long workers;        /* NOTIFY_WORKERS */
         long long queue_size;     /* NOTIFY_QUEUE_SIZE */
         long long commit_interval_ms; /* NOTIFY_COMMIT_INTERVAL_MS */
+        bool curl_ready;          /* curl_global_init() done */
 };
 
 /* Fill 's' from the environment. Returns 0, or -1 with errstr naming the
@@ -27,6 +29,18 @@ int notification_settings_load(struct notification_settings *s, char *errstr,
 
 /* Free what 's' owns. */
 void notification_settings_release(struct notification_settings *s);
+
+struct service;
+
+/* service_def.settings_load: the settings above into 'settings' (a struct
+ * notification_settings), then the clients' configuration checked and
+ * libcurl initialised (once, before any thread that could use it starts:
+ * curl_global_init() is not thread-safe). Returns 0, or -1 with errstr.
+ * Release with notification_settings_close(), which also cleans up
+ * libcurl. */
+int notification_settings_open(const struct service *svc, void *settings,
+                               char *errstr, size_t errstr_size);
+void notification_settings_close(void *settings);
 
 /* The variables and defaults, for --help. */
 extern const char notification_settings_usage[];

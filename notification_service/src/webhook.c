@@ -1,6 +1,5 @@
 /* Webhook workers: a bounded queue under one lock, a libcurl easy handle
  * per worker (kept between jobs, so connections are reused). */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +9,12 @@
 
 #include <curl/curl.h>
 
+#include "shared/deadline.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/shutdown.h"
+#include "shared/trace.h"
+#include "shared/util.h"
 #include "webhook.h"
 
 struct webhook {
@@ -34,18 +36,6 @@ struct webhook {
         pthread_t *threads;
         int nthreads;
 };
-
-static char *memdup(const void *p, size_t n)
-{
-        char *c = malloc(n + 1);
-
-        if (!c)
-                return NULL;
-        if (n)
-                memcpy(c, p, n);
-        c[n] = '\0';
-        return c;
-}
 
 struct webhook_job *webhook_job_new(const rd_kafka_message_t *msg,
                                     const char *traceparent)
@@ -108,8 +98,7 @@ static void attempt(struct webhook *wh, CURL *curl, struct webhook_job *job,
 {
         struct curl_slist *hdrs = NULL, *h;
         char line[ECS_EVENT_ID_SIZE + 64];
-        char trace_id[ECS_TRACE_ID_SIZE];
-        char curlerr[CURL_ERROR_SIZE] = "";
+                char curlerr[CURL_ERROR_SIZE] = "";
         CURLcode rc;
 
         res->http_status = 0;
@@ -120,8 +109,7 @@ static void attempt(struct webhook *wh, CURL *curl, struct webhook_job *job,
                 hdrs = h;
         /* Only a well-formed traceparent is passed on: the header value
          * must never carry CR or LF into the request. */
-        if (job->traceparent &&
-            ecs_trace_id(job->traceparent, trace_id, sizeof(trace_id))) {
+        if (traceparent_parse(job->traceparent, NULL, 0)) {
                 snprintf(line, sizeof(line), "traceparent: %.64s",
                          job->traceparent);
                 if (hdrs && (h = curl_slist_append(hdrs, line)))
@@ -172,20 +160,12 @@ static void attempt(struct webhook *wh, CURL *curl, struct webhook_job *job,
 /* Wait 'ms' unless stopping. Returns true when stopping. */
 static bool wait_or_stop(struct webhook *wh, int64_t ms)
 {
-        struct timespec until;
+        int64_t deadline = deadline_in(ms);
         bool stopping;
 
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)(ms / 1000);
-        until.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-        }
         pthread_mutex_lock(&wh->lock);
         while (!wh->stopping &&
-               pthread_cond_timedwait(&wh->stop_cond, &wh->lock, &until) !=
-                       ETIMEDOUT)
+               deadline_cond_wait(&wh->stop_cond, &wh->lock, deadline))
                 ;
         stopping = wh->stopping;
         pthread_mutex_unlock(&wh->lock);
@@ -296,8 +276,9 @@ struct webhook *webhook_new(const struct webhook_options *opts,
         wh->done_arg = done_arg;
         pthread_mutex_init(&wh->lock, NULL);
         pthread_cond_init(&wh->not_empty, NULL);
-        pthread_cond_init(&wh->not_full, NULL);
-        pthread_cond_init(&wh->stop_cond, NULL);
+        /* Both are waited on with deadlines: the monotonic clock. */
+        deadline_cond_init(&wh->not_full);
+        deadline_cond_init(&wh->stop_cond);
         wh->url = strdup(opts->url ? opts->url : "");
         wh->ring = calloc(wh->opts.queue_size, sizeof(*wh->ring));
         wh->threads = calloc((size_t)wh->opts.workers, sizeof(*wh->threads));
@@ -331,17 +312,8 @@ int webhook_enqueue(struct webhook *wh, struct webhook_job *job)
         /* Short waits: a SIGTERM must not wait for a slow receiver to free
          * a slot (the job is then left unfinished, read again later). */
         while (!wh->stopping && wh->count == wh->opts.queue_size &&
-               !shutdown_requested()) {
-                struct timespec until;
-
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_nsec += 100 * 1000000L;
-                if (until.tv_nsec >= 1000000000L) {
-                        until.tv_sec++;
-                        until.tv_nsec -= 1000000000L;
-                }
-                pthread_cond_timedwait(&wh->not_full, &wh->lock, &until);
-        }
+               !shutdown_requested())
+                deadline_cond_wait(&wh->not_full, &wh->lock, deadline_in(100));
         if (!wh->stopping && wh->count < wh->opts.queue_size) {
                 wh->ring[(wh->head + wh->count) % wh->opts.queue_size] = job;
                 wh->count++;

@@ -11,9 +11,10 @@
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/trace.h"
 #include "shared/order.h"
 #include "shared/util.h"
-#include "watch.h"
+#include "shared/kafka_watch.h"
 
 /* The document of order_service/openapi.json, embedded at build time. */
 extern const char openapi_json[];
@@ -37,7 +38,7 @@ static const int codes[] = {200, 202, 400, 404, 405, 411,
 
 struct api {
         struct publisher *publisher;
-        struct watch *watch;
+        struct kafka_watch *watch;
         struct metrics *metrics;
         char *topic;
         size_t max_body_bytes;
@@ -220,30 +221,14 @@ static int orders_publish(struct api *api, struct mg_connection *conn,
 }
 
 /* POST /orders, after the in-flight accounting. Worker thread. */
-static int orders_handle(struct api *api, struct mg_connection *conn)
+/* Read the body of a POST /orders, framed as its headers say. Returns 0
+ * with *body (free(3) it) and *len, or the status of the error reply it
+ * sent. */
+static int orders_read_body(struct api *api, struct mg_connection *conn,
+                            char **body, size_t *len)
 {
-        const struct mg_request_info *ri = mg_get_request_info(conn);
-        const char *traceparent;
-        struct model_error err;
-        struct order order;
         enum body_framing framing;
         long long length;
-        char *body = NULL;
-        size_t len = 0;
-        char reason[64];
-
-        if (strcmp(ri->request_method, "POST") != 0)
-                return http_reply_error(conn, 405, "method_not_allowed",
-                                        "use POST", NULL, "Allow: POST\r\n");
-        if (atomic_load(&api->stopping))
-                return http_reply_error(conn, 503, "shutting_down",
-                                        "the service is shutting down", NULL,
-                                        RETRY_AFTER_BUSY CONNECTION_CLOSE);
-        if (!content_type_is_json(mg_get_header(conn, "Content-Type")))
-                return http_reply_error(conn, 415, "unsupported_media_type",
-                                        "Content-Type must be "
-                                        "application/json",
-                                        NULL, NULL);
 
         /* From the headers themselves: civetweb quietly prefers one of
          * Content-Length and chunked when a request has both. */
@@ -269,7 +254,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
         }
         switch (body_read(conn_read, conn,
                           framing == BODY_FRAMING_LENGTH ? length : -1,
-                          api->max_body_bytes, &body, &len)) {
+                          api->max_body_bytes, body, len)) {
         case BODY_READ_OK:
                 break;
         case BODY_READ_TOO_LARGE:
@@ -283,6 +268,34 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                                         "out of memory", NULL,
                                         RETRY_AFTER_BUSY);
         }
+        return 0;
+}
+
+static int orders_handle(struct api *api, struct mg_connection *conn)
+{
+        const struct mg_request_info *ri = mg_get_request_info(conn);
+        const char *traceparent;
+        struct model_error err;
+        struct order order;
+        char *body = NULL;
+        size_t len = 0;
+        char reason[64];
+        int status;
+
+        if (strcmp(ri->request_method, "POST") != 0)
+                return http_reply_error(conn, 405, "method_not_allowed",
+                                        "use POST", NULL, "Allow: POST\r\n");
+        if (atomic_load(&api->stopping))
+                return http_reply_error(conn, 503, "shutting_down",
+                                        "the service is shutting down", NULL,
+                                        RETRY_AFTER_BUSY CONNECTION_CLOSE);
+        if (!content_type_is_json(mg_get_header(conn, "Content-Type")))
+                return http_reply_error(conn, 415, "unsupported_media_type",
+                                        "Content-Type must be "
+                                        "application/json",
+                                        NULL, NULL);
+        if ((status = orders_read_body(api, conn, &body, &len)) != 0)
+                return status;
 
         if (order_decode(body, len, ORDER_FROM_REQUEST, &order, &err) == -1) {
                 free(body);
@@ -296,7 +309,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                                         RETRY_AFTER_BUSY);
 
         /* Refuse fast, without enqueueing, while the broker is away. */
-        if (!watch_is_ready(api->watch, reason, sizeof(reason)))
+        if (!kafka_watch_is_ready(api->watch, reason, sizeof(reason)))
                 return http_reply_error(conn, 503, reason,
                                         "the broker is unreachable or the "
                                         "topic is missing; retry",
@@ -305,7 +318,7 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
         /* A malformed traceparent is dropped, as W3C Trace Context asks:
          * the order itself is fine. */
         traceparent = mg_get_header(conn, "traceparent");
-        if (traceparent && !traceparent_is_valid(traceparent))
+        if (!traceparent_parse(traceparent, NULL, 0))
                 traceparent = NULL;
         return orders_publish(api, conn, &order, traceparent);
 }

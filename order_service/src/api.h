@@ -13,11 +13,11 @@
 
 struct metrics;
 struct publisher;
-struct watch;
+struct kafka_watch;
 
 struct api_options {
         struct publisher *publisher; /* borrowed */
-        struct watch *watch;         /* borrowed: readiness gates POSTs */
+        struct kafka_watch *watch;         /* borrowed: readiness gates POSTs */
         struct metrics *metrics;     /* borrowed */
         const char *topic;
         size_t max_body_bytes;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "publisher.h"
+#include "shared/deadline.h"
 #include "shared/kafka.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -94,17 +95,13 @@ static void delivery_release(struct delivery *d)
 static struct delivery *delivery_new(void)
 {
         struct delivery *d = calloc(1, sizeof(*d));
-        pthread_condattr_t attr;
 
         if (!d)
                 return NULL;
         pthread_mutex_init(&d->lock, NULL);
         /* Deadlines on the monotonic clock: a clock step must not make a
          * request wait for ever or give up at once. */
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&d->cond, &attr);
-        pthread_condattr_destroy(&attr);
+        deadline_cond_init(&d->cond);
         d->refs = 1;
         return d;
 }
@@ -141,12 +138,10 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
                 LOG_STR("error.code", rd_kafka_err2name(err)),
                 LOG_STR("error.message", reason),
         };
+        char why[512];
+        rd_kafka_resp_err_t orig = kafka_fatal_error(rk, err, why, sizeof(why));
 
-        if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                char why[512] = "";
-                rd_kafka_resp_err_t orig =
-                        rd_kafka_fatal_error(rk, why, sizeof(why));
-
+        if (orig) {
                 fields[0] = LOG_STR("error.code", rd_kafka_err2name(orig));
                 fields[1] = LOG_STR("error.message", why);
                 log_write(LOG_LEVEL_ERROR,
@@ -277,23 +272,19 @@ fail:
  * being served. */
 static void producer_retire(struct publisher *pub, struct producer *old)
 {
-        int64_t deadline = time_monotonic_ms() + RETIRE_TIMEOUT_MS;
         int left;
 
-        /* Queued messages fail as "not persisted" (503), in-flight ones as
-         * "possibly persisted" (504). */
-        rd_kafka_purge(old->rk, RD_KAFKA_PURGE_F_QUEUE |
-                                        RD_KAFKA_PURGE_F_INFLIGHT |
-                                        RD_KAFKA_PURGE_F_NON_BLOCKING);
-        while ((left = rd_kafka_outq_len(old->rk)) > 0 &&
-               time_monotonic_ms() < deadline) {
-                rd_kafka_poll(old->rk, 10);
-                rd_kafka_poll(pub->current->rk, 0);
-        }
+        /* The handle only; messages hold their own reference. */
+        rd_kafka_topic_destroy(old->rkt);
+        left = kafka_producer_retire(old->rk, pub->current->rk,
+                                     RETIRE_TIMEOUT_MS);
         if (left > 0)
-                log_warn("retired producer still held %d messages; their "
-                         "requests time out (504)", left);
-        producer_destroy(old);
+                log_write(LOG_LEVEL_WARN,
+                          "retired producer still held messages: their "
+                          "requests time out (504)",
+                          (struct log_field[]){LOG_INT("kafka.messages", left)},
+                          1);
+        free(old);
 }
 
 /* Replace the current producer after a fatal error. Poll thread. Returns 0,
@@ -305,7 +296,9 @@ static int publisher_recreate(struct publisher *pub)
 
         fresh = producer_new(pub, errstr, sizeof(errstr));
         if (!fresh) {
-                log_error("cannot recreate the producer: %s", errstr);
+                log_write(LOG_LEVEL_ERROR, "cannot recreate the producer",
+                          (struct log_field[]){LOG_STR("error.message", errstr)},
+                          1);
                 return -1;
         }
         pthread_rwlock_wrlock(&pub->lock);
@@ -313,7 +306,8 @@ static int publisher_recreate(struct publisher *pub)
         pub->current = fresh;
         pthread_rwlock_unlock(&pub->lock);
         metric_counter_inc(pub->recreations);
-        log_warn("producer recreated after a fatal error");
+        log_write(LOG_LEVEL_WARN, "producer recreated after a fatal error",
+                  NULL, 0);
         producer_retire(pub, old);
         return 0;
 }
@@ -382,16 +376,31 @@ fail:
         return NULL;
 }
 
-/* 'ms' from now on CLOCK_MONOTONIC, as pthread_cond_timedwait() wants. */
-static void wait_deadline(struct timespec *ts, int ms)
+/* Wait for the delivery report of 'd', at most the delivery timeout and
+ * the report margin, and say what it means in 'res'. Request thread. */
+static void delivery_wait(struct publisher *pub, struct delivery *d,
+                          struct publish_result *res)
 {
-        clock_gettime(CLOCK_MONOTONIC, ts);
-        ts->tv_sec += ms / 1000;
-        ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (ts->tv_nsec >= 1000000000L) {
-                ts->tv_sec++;
-                ts->tv_nsec -= 1000000000L;
+        int64_t deadline = deadline_in(pub->delivery_timeout_ms +
+                                       PUBLISHER_REPORT_MARGIN_MS);
+
+        pthread_mutex_lock(&d->lock);
+        while (!d->done && deadline_cond_wait(&d->cond, &d->lock, deadline))
+                ;
+        if (d->done) {
+                res->status = publish_status_from_report(d->err, d->status);
+                res->partition = d->partition;
+                res->offset = d->offset;
+                if (d->err)
+                        snprintf(res->error, sizeof(res->error), "%s",
+                                 rd_kafka_err2str(d->err));
+        } else {
+                res->status = PUBLISH_TIMED_OUT;
+                snprintf(res->error, sizeof(res->error),
+                         "no delivery report within %d ms",
+                         pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
         }
+        pthread_mutex_unlock(&d->lock);
 }
 
 int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
@@ -402,8 +411,6 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         rd_kafka_headers_t *hdrs;
         rd_kafka_resp_err_t err;
         struct delivery *d;
-        struct timespec deadline;
-        bool done;
 
         memset(res, 0, sizeof(*res));
         res->partition = -1;
@@ -452,28 +459,7 @@ int publisher_publish(struct publisher *pub, const char *key, size_t key_len,
         }
         hdrs = NULL; /* now owned by the message */
 
-        wait_deadline(&deadline,
-                      pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
-        pthread_mutex_lock(&d->lock);
-        while (!d->done)
-                if (pthread_cond_timedwait(&d->cond, &d->lock, &deadline) ==
-                    ETIMEDOUT)
-                        break;
-        done = d->done;
-        if (done) {
-                res->status = publish_status_from_report(d->err, d->status);
-                res->partition = d->partition;
-                res->offset = d->offset;
-                if (d->err)
-                        snprintf(res->error, sizeof(res->error), "%s",
-                                 rd_kafka_err2str(d->err));
-        } else {
-                res->status = PUBLISH_TIMED_OUT;
-                snprintf(res->error, sizeof(res->error),
-                         "no delivery report within %d ms",
-                         pub->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS);
-        }
-        pthread_mutex_unlock(&d->lock);
+        delivery_wait(pub, d, res);
         delivery_release(d);
         return res->status == PUBLISH_OK ? 0 : -1;
 }
@@ -522,9 +508,14 @@ void publisher_destroy(struct publisher *pub, int flush_timeout_ms)
                 int left = rd_kafka_outq_len(pub->current->rk);
 
                 if (err || left > 0) {
-                        log_warn("producer closed with %d messages not "
-                                 "delivered after %d ms", left,
-                                 flush_timeout_ms);
+                        log_write(LOG_LEVEL_WARN,
+                                  "producer closed with messages not delivered",
+                                  (struct log_field[]){
+                                          LOG_INT("kafka.messages", left),
+                                          LOG_INT("kafka.flush_ms",
+                                                  flush_timeout_ms),
+                                  },
+                                  2);
                         /* Their reports free what each message holds. */
                         rd_kafka_purge(pub->current->rk,
                                        RD_KAFKA_PURGE_F_QUEUE |

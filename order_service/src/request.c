@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "request.h"
+#include "shared/strbuf.h"
 #include "shared/jsonw.h"
 
 #define BODY_INITIAL_BYTES 4096
@@ -69,67 +70,54 @@ enum body_read_result body_read(body_read_fn read, void *arg,
                                 long long expected, size_t max_body_bytes,
                                 char **body_out, size_t *len_out)
 {
+        struct strbuf sb = STRBUF_INIT;
         enum body_read_result ret = BODY_READ_NO_MEMORY;
-        size_t cap, len = 0;
-        char *buf;
+        /* A known length is read exactly; an unknown one grows up to one
+         * byte past the limit, which is how we see that it is over. */
+        size_t limit = expected >= 0 ? (size_t)expected : max_body_bytes + 1;
 
         *body_out = NULL;
         *len_out = 0;
         if (expected > (long long)max_body_bytes)
                 return BODY_READ_TOO_LARGE;
-        /* A known length is read exactly; an unknown one grows up to one
-         * byte past the limit, which is how we see that it is over. */
-        if (expected >= 0)
-                cap = (size_t)expected;
-        else
-                cap = max_body_bytes < BODY_INITIAL_BYTES ? max_body_bytes + 1
-                                                         : BODY_INITIAL_BYTES;
-        buf = malloc(cap + 1);
-        if (!buf)
-                return BODY_READ_NO_MEMORY;
+        if (strbuf_grow(&sb, limit < BODY_INITIAL_BYTES ? limit
+                                                        : BODY_INITIAL_BYTES,
+                        0) == -1)
+                goto out;
         for (;;) {
+                size_t room = limit - sb.len;
                 int n;
 
-                if (len == cap) {
-                        char *grown;
-                        size_t limit = max_body_bytes + 1;
-
-                        if (expected >= 0)
-                                break;
-                        if (cap >= limit) {
-                                ret = BODY_READ_TOO_LARGE;
-                                goto out;
-                        }
-                        cap = cap * 2 < limit ? cap * 2 : limit;
-                        grown = realloc(buf, cap + 1);
-                        if (!grown)
-                                goto out;
-                        buf = grown;
-                }
-                n = read(arg, buf + len, cap - len);
+                if (room == 0)
+                        break;
+                if (sb.len + 1 == sb.cap &&
+                    strbuf_grow(&sb, room < sb.cap ? room : sb.cap, 0) == -1)
+                        goto out;
+                if (room > sb.cap - 1 - sb.len)
+                        room = sb.cap - 1 - sb.len;
+                n = read(arg, sb.buf + sb.len, room);
                 if (n < 0) {
                         ret = BODY_READ_SHORT;
                         goto out;
                 }
                 if (n == 0)
                         break;
-                len += (size_t)n;
+                sb.len += (size_t)n;
         }
-        if (expected >= 0 && len != (size_t)expected) {
+        if (expected >= 0 && sb.len != (size_t)expected) {
                 ret = BODY_READ_SHORT;
                 goto out;
         }
-        if (len > max_body_bytes) {
+        if (sb.len > max_body_bytes) {
                 ret = BODY_READ_TOO_LARGE;
                 goto out;
         }
-        buf[len] = '\0';
-        *body_out = buf;
-        *len_out = len;
-        buf = NULL; /* now the caller's */
+        sb.buf[sb.len] = '\0';
+        *len_out = sb.len;
+        *body_out = strbuf_detach(&sb, NULL); /* now the caller's */
         ret = BODY_READ_OK;
 out:
-        free(buf);
+        strbuf_release(&sb);
         return ret;
 }
 
@@ -171,47 +159,6 @@ bool content_type_is_json(const char *value)
         return true;
 }
 
-static bool is_lower_hex(const char *s, size_t len, bool *all_zero)
-{
-        *all_zero = true;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-
-                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-                        return false;
-                if (c != '0')
-                        *all_zero = false;
-        }
-        return true;
-}
-
-bool traceparent_is_valid(const char *value)
-{
-        size_t len;
-        bool zero;
-
-        if (!value)
-                return false;
-        len = strlen(value);
-        if (len < TRACEPARENT_LEN)
-                return false;
-        if (value[2] != '-' || value[35] != '-' || value[52] != '-')
-                return false;
-        /* Version ff is forbidden; 00 has exactly 55 characters; a later
-         * version may append "-..." fields. */
-        if (!is_lower_hex(value, 2, &zero) || strncmp(value, "ff", 2) == 0)
-                return false;
-        if (strncmp(value, "00", 2) == 0 ? len != TRACEPARENT_LEN
-                                         : (len > TRACEPARENT_LEN &&
-                                            value[TRACEPARENT_LEN] != '-'))
-                return false;
-        if (!is_lower_hex(value + 3, 32, &zero) || zero)
-                return false;
-        if (!is_lower_hex(value + 36, 16, &zero) || zero)
-                return false;
-        return is_lower_hex(value + 53, 2, &zero);
-}
-
 char *accepted_json(const char *order_id, const char *topic, int partition,
                     long long offset, size_t *len_out)
 {
@@ -225,7 +172,7 @@ char *accepted_json(const char *order_id, const char *topic, int partition,
         jsonw_key_int(&w, "partition", partition);
         jsonw_key_int(&w, "offset", offset);
         jsonw_object_end(&w);
-        if (w.failed) {
+        if (w.sb.failed) {
                 jsonw_release(&w);
                 return NULL;
         }

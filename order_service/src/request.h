@@ -8,9 +8,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* W3C Trace Context: "00-<32 hex>-<16 hex>-<2 hex>", 55 characters. */
-#define TRACEPARENT_LEN 55
-
 /* How a request says its body ends, and what that means for us. */
 enum body_framing {
         BODY_FRAMING_LENGTH,         /* Content-Length within the limit */
@@ -51,12 +48,6 @@ enum body_read_result body_read(body_read_fn read, void *arg,
 /* True when a Content-Type value names JSON: "application/json" with
  * optional parameters, of which a charset must be utf-8 (any case). */
 bool content_type_is_json(const char *value);
-
-/* True when 'value' is a well-formed W3C traceparent of version 00: exact
- * length, lower-case hex, trace-id and parent-id not all zeros. Other
- * versions are accepted when their first 55 characters have this form and
- * the rest starts with '-', as the specification asks. */
-bool traceparent_is_valid(const char *value);
 
 /* The 202 body: {"order_id","status":"accepted","topic","partition",
  * "offset"}. Returns a new string (free(3) it) and its length, or NULL when

@@ -23,13 +23,23 @@ struct processor_options {
         long long txn_max_records;    /* commit after this many records */
         long long txn_max_ms;         /* ... or this long after the first */
         struct metrics *metrics;      /* borrowed; NULL: no metrics */
+        /* Called on the processor thread when librdkafka reports that
+         * every broker is down, so readiness drops at once. May be NULL. */
+        void (*on_all_brokers_down)(void *arg);
+        void *arg;
 };
 
 struct processor;
 
+/* Check that both clients can be configured from opts->cfg (no KAFKA_*
+ * variable contradicts the transactions), without creating them: for a
+ * bad start to stop before logging. Returns 0, or -1 with errstr naming
+ * the variable at fault. */
+int processor_check_config(const struct processor_options *opts,
+                           char *errstr, size_t errstr_size);
+
 /* Build the clients' configurations and the consumer; nothing is sent to
- * the brokers yet. Returns the processor, or NULL with errstr naming the
- * variable at fault (a bad configuration: the service exits 2). */
+ * the brokers yet. Returns the processor, or NULL with errstr. */
 struct processor *processor_new(const struct processor_options *opts,
                                 char *errstr, size_t errstr_size);
 
@@ -42,11 +52,20 @@ struct processor *processor_new(const struct processor_options *opts,
  * the same transactional.id), already logged. */
 int processor_run(struct processor *p);
 
-/* http_ready_fn: true while the producer is initialised, the group joined
- * and the brokers reachable. Thread-safe. */
+/* http_ready_fn: true while the producer is initialised and the group
+ * joined (the broker's side is the service's readiness watch).
+ * Thread-safe. */
 bool processor_is_ready(void *arg, char *reason, size_t reason_size);
 
 /* Destroy the clients and free 'p'. No operation if NULL. */
 void processor_destroy(struct processor *p);
+
+/* The processor as processing_service's service_def hooks
+ * (shared/service.h): svc->app is the processor. */
+struct service;
+void *processor_service_start(struct service *svc, char *errstr,
+                              size_t errstr_size);
+int processor_service_run(struct service *svc);
+void processor_service_destroy(struct service *svc);
 
 #endif

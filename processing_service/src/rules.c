@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "shared/strbuf.h"
 
 /* A catalog file larger than this is refused rather than read. */
 #define RULES_CATALOG_MAX_BYTES (64 * 1024 * 1024)
@@ -38,6 +39,24 @@ static int compare_items(const void *a, const void *b)
 static int is_blank(char c)
 {
         return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Sort 'items' and free duplicates, for bsearch in rules_item_is_known().
+ * Returns how many are left. */
+static size_t catalog_sort_unique(char **items, size_t count)
+{
+        size_t n = 1;
+
+        if (count == 0)
+                return 0;
+        qsort(items, count, sizeof(*items), compare_items);
+        for (size_t i = 1; i < count; i++) {
+                if (strcmp(items[i], items[n - 1]) == 0)
+                        free(items[i]);
+                else
+                        items[n++] = items[i];
+        }
+        return n;
 }
 
 int rules_load_catalog_text(struct rules *rules, const char *name,
@@ -97,19 +116,7 @@ int rules_load_catalog_text(struct rules *rules, const char *name,
                 count++;
         }
 
-        /* Sorted and unique, for bsearch in rules_item_is_known(). */
-        if (count > 0) {
-                size_t n = 1;
-
-                qsort(items, count, sizeof(*items), compare_items);
-                for (size_t i = 1; i < count; i++) {
-                        if (strcmp(items[i], items[n - 1]) == 0)
-                                free(items[i]);
-                        else
-                                items[n++] = items[i];
-                }
-                count = n;
-        }
+        count = catalog_sort_unique(items, count);
         catalog_free(rules->catalog, rules->catalog_count);
         rules->catalog = items;
         rules->catalog_count = count;
@@ -128,9 +135,8 @@ out:
 int rules_load_catalog(struct rules *rules, const char *path, char *errstr,
                        size_t errstr_size)
 {
+        struct strbuf sb = STRBUF_INIT;
         FILE *f = NULL;
-        char *buf = NULL;
-        size_t len = 0, cap = 0;
         int ret = -1;
 
         f = fopen(path, "rb");
@@ -142,27 +148,23 @@ int rules_load_catalog(struct rules *rules, const char *path, char *errstr,
         for (;;) {
                 size_t n;
 
-                if (cap - len < 4096) {
-                        size_t ncap = cap ? cap * 2 : 65536;
-                        char *nb;
+                if (sb.cap - sb.len < 4096) {
+                        size_t more = sb.cap ? sb.cap : 65536;
 
-                        if (ncap > RULES_CATALOG_MAX_BYTES + 4096) {
+                        if (sb.len + more > RULES_CATALOG_MAX_BYTES + 4096) {
                                 snprintf(errstr, errstr_size,
                                          "'%s': larger than %d bytes", path,
                                          RULES_CATALOG_MAX_BYTES);
                                 goto out;
                         }
-                        nb = realloc(buf, ncap);
-                        if (!nb) {
+                        if (strbuf_grow(&sb, more, 0) == -1) {
                                 snprintf(errstr, errstr_size,
                                          "'%s': out of memory", path);
                                 goto out;
                         }
-                        buf = nb;
-                        cap = ncap;
                 }
-                n = fread(buf + len, 1, cap - len, f);
-                len += n;
+                n = fread(sb.buf + sb.len, 1, sb.cap - 1 - sb.len, f);
+                sb.len += n;
                 if (n == 0)
                         break;
         }
@@ -172,10 +174,10 @@ int rules_load_catalog(struct rules *rules, const char *path, char *errstr,
                          strerror(errno ? errno : EIO));
                 goto out;
         }
-        ret = rules_load_catalog_text(rules, path, buf, len, errstr,
+        ret = rules_load_catalog_text(rules, path, sb.buf, sb.len, errstr,
                                       errstr_size);
 out:
-        free(buf);
+        strbuf_release(&sb);
         if (f)
                 fclose(f);
         return ret;

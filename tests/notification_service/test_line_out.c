@@ -1,5 +1,4 @@
-/* Line output: every byte reaches the file through short writes, lines are
- * appended, and reopening follows a file moved away (logrotate). */
+/* Line output: lines are appended to both sinks, and reopening follows a file moved away (logrotate). */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,41 +46,6 @@ static size_t slurp(const char *path, char *buf, size_t size)
         n = fread(buf, 1, size, f);
         fclose(f);
         return n;
-}
-
-/* A non-blocking pipe smaller than the line forces short writes and
- * EAGAIN: every byte still arrives, in order. */
-static void test_write_all_through_short_writes(void **state)
-{
-        int fds[2];
-        size_t len = 1 << 20, got = 0;
-        char *big = malloc(len), *back = malloc(len);
-        pid_t pid;
-
-        (void)state;
-        for (size_t i = 0; i < len; i++)
-                big[i] = (char)('a' + i % 26);
-        assert_int_equal(pipe(fds), 0);
-        fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(fds[0]);
-                _exit(write_all(fds[1], big, len) == 0 ? 0 : 1);
-        }
-        close(fds[1]);
-        for (;;) {
-                ssize_t n = read(fds[0], back + got, len - got);
-
-                if (n <= 0)
-                        break;
-                got += (size_t)n;
-        }
-        close(fds[0]);
-        assert_int_equal(got, len);
-        assert_memory_equal(big, back, len);
-        free(big);
-        free(back);
 }
 
 static void test_lines_go_to_both_sinks_and_reopen_follows_rotation(void **state)
@@ -151,7 +115,6 @@ static void test_unwritable_path_is_an_error_naming_it(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_write_all_through_short_writes),
                 cmocka_unit_test(test_lines_go_to_both_sinks_and_reopen_follows_rotation),
                 cmocka_unit_test(test_retry_writes_only_failed_sink),
                 cmocka_unit_test(test_unwritable_path_is_an_error_naming_it),

@@ -231,46 +231,6 @@ static void test_content_type_others_refused(void **state)
         assert_false(content_type_is_json("multipart/form-data; application/json"));
 }
 
-static void test_traceparent_valid(void **state)
-{
-        assert_true(traceparent_is_valid(
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
-        assert_true(traceparent_is_valid(
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"));
-        /* A later version may carry more fields after a dash. */
-        assert_true(traceparent_is_valid(
-                "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-xyz"));
-}
-
-static void test_traceparent_malformed(void **state)
-{
-        static const char *const bad[] = {
-                "",
-                "00",
-                "garbage",
-                /* upper-case hex */
-                "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-                /* all-zero trace id, all-zero parent id */
-                "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-                /* version ff is forbidden; version 00 has no extra fields */
-                "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
-                /* wrong separators and lengths */
-                "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
-                "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX: y",
-        };
-
-        assert_false(traceparent_is_valid(NULL));
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-                if (traceparent_is_valid(bad[i]))
-                        fail_msg("accepted '%s'", bad[i]);
-}
-
 /* --- replies ------------------------------------------------------------ */
 
 static void test_accepted_json_has_exactly_the_contract_fields(void **state)
@@ -360,8 +320,6 @@ int main(void)
                 cmocka_unit_test(test_body_read_never_trusts_a_large_length),
                 cmocka_unit_test(test_content_type_json_variants),
                 cmocka_unit_test(test_content_type_others_refused),
-                cmocka_unit_test(test_traceparent_valid),
-                cmocka_unit_test(test_traceparent_malformed),
                 cmocka_unit_test(test_accepted_json_has_exactly_the_contract_fields),
                 cmocka_unit_test(test_route_label_is_bounded),
                 cmocka_unit_test(test_report_outcomes),

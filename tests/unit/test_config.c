@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "shared/config.h"
+#include "shared/dotenv.h"
+#include "shared/log.h"
 
 extern char **environ;
 
@@ -491,7 +493,7 @@ static void test_dotenv_syntax(void **state)
                 "DOTENV_H=last\n"
                 "DOTENV_I=x=y\n");
 
-        assert_int_equal(config_load_dotenv(path, errstr, sizeof(errstr)), 0);
+        assert_int_equal(dotenv_load(path, errstr, sizeof(errstr)), 0);
         assert_string_equal(getenv("DOTENV_A"), "plain value");
         assert_string_equal(getenv("DOTENV_B"), "single # not a comment \\n");
         assert_string_equal(getenv("DOTENV_C"), "double \"q\" \\ line\nbreak");
@@ -515,7 +517,7 @@ static void test_dotenv_environment_wins(void **state)
 
         setenv("HTTP_PORT", "9100", 1);
         setenv("DOTENV_A", "", 1); /* set, even if empty */
-        assert_int_equal(config_load_dotenv(path, errstr, sizeof(errstr)), 0);
+        assert_int_equal(dotenv_load(path, errstr, sizeof(errstr)), 0);
         load_ok(&cfg, &processing);
         assert_int_equal(cfg.http_port, 9100);
         assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
@@ -548,7 +550,7 @@ static void test_dotenv_malformed_line_names_file_and_line(void **state)
 
                 unsetenv("DOTENV_A");
                 assert_int_equal(
-                        config_load_dotenv(path, errstr, sizeof(errstr)), -1);
+                        dotenv_load(path, errstr, sizeof(errstr)), -1);
                 snprintf(expected, sizeof(expected), "%s:%d: %s", path,
                          bad[i].line, bad[i].why);
                 assert_string_equal(errstr, expected);
@@ -563,7 +565,7 @@ static void test_dotenv_missing_file_is_fine(void **state)
 {
         char errstr[CONFIG_ERRSTR_SIZE] = "";
 
-        assert_int_equal(config_load_dotenv("/nonexistent/dir/.env", errstr,
+        assert_int_equal(dotenv_load("/nonexistent/dir/.env", errstr,
                                             sizeof(errstr)),
                          0);
 }

@@ -40,8 +40,8 @@ static json_t *roundtrip(const char *s, size_t len)
         jsonw_object_begin(&w);
         jsonw_key_strn(&w, "v", s, len);
         jsonw_object_end(&w);
-        assert_false(w.failed);
-        root = parse_one_line(w.buf, w.len);
+        assert_false(w.sb.failed);
+        root = parse_one_line(w.sb.buf, w.sb.len);
         jsonw_release(&w);
         return root;
 }
@@ -80,7 +80,7 @@ static void test_every_type_round_trips(void **state)
         jsonw_key_raw(&w, "raw", "[1,{\"a\":2}]", 11);
         jsonw_key_str(&w, "order.id", "12345");
         jsonw_object_end(&w);
-        root = parse_one_line(w.buf, w.len);
+        root = parse_one_line(w.sb.buf, w.sb.len);
 
         assert_string_equal(json_string_value(json_object_get(root, "s")),
                             "laptop");
@@ -120,8 +120,8 @@ static void test_empty_object_and_steal(void **state)
         s = jsonw_steal(&w, &len);
         assert_string_equal(s, "{}\n");
         assert_int_equal(len, 3);
-        assert_null(w.buf); /* re-initialised: the buffer is ours now */
-        assert_int_equal(w.len, 0);
+        assert_null(w.sb.buf); /* re-initialised: the buffer is ours now */
+        assert_int_equal(w.sb.len, 0);
         free(s);
         jsonw_release(&w);
 }
@@ -135,15 +135,15 @@ static void test_reset_keeps_memory(void **state)
         jsonw_object_begin(&w);
         jsonw_key_int(&w, "a", 1);
         jsonw_object_end(&w);
-        before = w.buf;
+        before = w.sb.buf;
         jsonw_reset(&w);
-        assert_int_equal(w.len, 0);
-        assert_ptr_equal(w.buf, before);
+        assert_int_equal(w.sb.len, 0);
+        assert_ptr_equal(w.sb.buf, before);
         jsonw_object_begin(&w);
         jsonw_key_int(&w, "b", 2);
         jsonw_object_end(&w);
         /* no stale comma from before the reset */
-        assert_string_equal(w.buf, "{\"b\":2}");
+        assert_string_equal(w.sb.buf, "{\"b\":2}");
         jsonw_release(&w);
         jsonw_release(NULL);
 }
@@ -154,7 +154,7 @@ static void test_short_escapes(void **state)
 
         jsonw_init(&w);
         jsonw_escape(&w, "a\"b\\c\n\r\t\b\f/", 11);
-        assert_string_equal(w.buf, "a\\\"b\\\\c\\n\\r\\t\\b\\f/");
+        assert_string_equal(w.sb.buf, "a\\\"b\\\\c\\n\\r\\t\\b\\f/");
         jsonw_release(&w);
 }
 
@@ -167,7 +167,7 @@ static void test_other_controls_and_del_as_u_escapes(void **state)
 
         jsonw_init(&w);
         jsonw_escape(&w, "\x01\x1b[31m\x1f\x7f", 8);
-        assert_string_equal(w.buf, "\\u0001\\u001b[31m\\u001f\\u007f");
+        assert_string_equal(w.sb.buf, "\\u0001\\u001b[31m\\u001f\\u007f");
         jsonw_release(&w);
 
         for (int i = 0; i < 32; i++)
@@ -187,8 +187,8 @@ static void test_nul_inside_strn_is_u0000(void **state)
 
         jsonw_init(&w);
         jsonw_escape(&w, "a\0b", 3);
-        assert_int_equal(w.len, 8);
-        assert_string_equal(w.buf, "a\\u0000b");
+        assert_int_equal(w.sb.len, 8);
+        assert_string_equal(w.sb.buf, "a\\u0000b");
         jsonw_release(&w);
 
         out = roundtrip_value("x\0y\0", 4, &len);
@@ -207,7 +207,7 @@ static void test_valid_utf8_passes_unchanged(void **state)
 
         jsonw_init(&w);
         jsonw_escape(&w, s, strlen(s));
-        assert_string_equal(w.buf, s); /* copied, not escaped */
+        assert_string_equal(w.sb.buf, s); /* copied, not escaped */
         jsonw_release(&w);
 
         out = roundtrip_value(s, strlen(s), &len);
@@ -223,7 +223,7 @@ static void test_line_separators_and_c1_escaped(void **state)
 
         jsonw_init(&w);
         jsonw_escape(&w, "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xc2\x85" "d", 12);
-        assert_string_equal(w.buf, "a\\u2028b\\u2029c\\u0085d");
+        assert_string_equal(w.sb.buf, "a\\u2028b\\u2029c\\u0085d");
         jsonw_release(&w);
 
         out = roundtrip_value("\xe2\x80\xa8\xc2\x9f", 5, &len);
@@ -268,8 +268,8 @@ static void test_invalid_utf8_replaced(void **state)
 
                 jsonw_init(&w);
                 jsonw_escape(&w, cases[i].in, cases[i].len);
-                if (strcmp(w.buf, cases[i].out) != 0)
-                        fail_msg("case %zu: got '%s'", i, w.buf);
+                if (strcmp(w.sb.buf, cases[i].out) != 0)
+                        fail_msg("case %zu: got '%s'", i, w.sb.buf);
                 jsonw_release(&w);
                 root = roundtrip(cases[i].in, cases[i].len);
                 json_decref(root);
@@ -305,7 +305,7 @@ static void test_hostile_strings_give_one_parseable_line(void **state)
                 jsonw_key_strn(&w, hostile[i].s, hostile[i].s, hostile[i].len);
                 jsonw_key_str(&w, "after", "ok");
                 jsonw_object_end(&w);
-                root = parse_one_line(w.buf, w.len);
+                root = parse_one_line(w.sb.buf, w.sb.len);
                 assert_int_equal(json_object_size(root), 2);
                 assert_string_equal(
                         json_string_value(json_object_get(root, "after")),

@@ -270,8 +270,8 @@ static void test_nul_bytes(void **state)
         jsonw_object_begin(&w);
         jsonw_key_strn(&w, "v", "a\0\"}\n{\"forged\":1}", 17);
         jsonw_object_end(&w);
-        assert_null(memchr(w.buf, '\n', w.len));
-        root = json_loadb(w.buf, w.len, JSON_ALLOW_NUL, &err);
+        assert_null(memchr(w.sb.buf, '\n', w.sb.len));
+        root = json_loadb(w.sb.buf, w.sb.len, JSON_ALLOW_NUL, &err);
         assert_non_null(root);
         assert_int_equal(json_string_length(json_object_get(root, "v")), 17);
         assert_memory_equal(json_string_value(json_object_get(root, "v")),

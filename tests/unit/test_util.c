@@ -1,5 +1,6 @@
 /* util: UTF-8 checks at every boundary of RFC 3629, UUID v4 shape and
- * uniqueness, RFC 3339 time stamps, monotonic clocks. */
+ * uniqueness, RFC 3339 time stamps, monotonic clocks, write_all through
+ * short writes, memdup. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -320,6 +323,58 @@ static void test_monotonic_clocks(void **state)
         assert_true(ms1 >= us1 / 1000 && ms1 - us1 / 1000 < 1000);
 }
 
+/* A non-blocking pipe smaller than the line forces short writes and
+ * EAGAIN: every byte still arrives, in order. */
+static void test_write_all_through_short_writes(void **state)
+{
+        int fds[2];
+        size_t len = 1 << 20, got = 0;
+        char *big = malloc(len), *back = malloc(len);
+        pid_t pid;
+
+        (void)state;
+        for (size_t i = 0; i < len; i++)
+                big[i] = (char)('a' + i % 26);
+        assert_int_equal(pipe(fds), 0);
+        fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(fds[0]);
+                _exit(write_all(fds[1], big, len, -1) == 0 ? 0 : 1);
+        }
+        close(fds[1]);
+        for (;;) {
+                ssize_t n = read(fds[0], back + got, len - got);
+
+                if (n <= 0)
+                        break;
+                got += (size_t)n;
+        }
+        close(fds[0]);
+        assert_int_equal(got, len);
+        assert_memory_equal(big, back, len);
+        free(big);
+        free(back);
+}
+
+/* memdup copies exactly and adds a NUL, also for zero bytes. */
+static void test_memdup(void **state)
+{
+        char *c;
+
+        (void)state;
+        c = memdup("ab\0cd", 5);
+        assert_non_null(c);
+        assert_memory_equal(c, "ab\0cd", 5);
+        assert_int_equal(c[5], '\0');
+        free(c);
+        c = memdup(NULL, 0);
+        assert_non_null(c);
+        assert_int_equal(c[0], '\0');
+        free(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -333,6 +388,8 @@ int main(void)
                 cmocka_unit_test(test_time_now_rfc3339_small_buffer),
                 cmocka_unit_test(test_time_format_rfc3339),
                 cmocka_unit_test(test_monotonic_clocks),
+                cmocka_unit_test(test_write_all_through_short_writes),
+                cmocka_unit_test(test_memdup),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

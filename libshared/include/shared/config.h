@@ -1,4 +1,5 @@
-/* Configuration: environment variables, after an optional .env file.
+/* Configuration: environment variables (after an optional .env file,
+ * dotenv.h).
  *
  * The names, defaults and rules are fixed by CONTRACT.md. Every value is
  * validated the same way (a table of name, bounds, default); a bad one is
@@ -52,14 +53,6 @@ struct config {
         size_t kafka_props_count;
 };
 
-/* Read NAME=VALUE lines of 'path' into the environment without overriding
- * a variable that is already set (the environment wins). Blank lines and
- * '#' comments are skipped; "export " prefixes and single or double quotes
- * around the value are accepted. A missing file is not an error.
- * Call before any thread starts: it uses setenv(3).
- * Returns 0, or -1 with errstr naming the file and line. */
-int config_load_dotenv(const char *path, char *errstr, size_t errstr_size);
-
 /* Fill 'cfg' from the environment. Returns 0, or -1 with a one-line errstr
  * that names the variable at fault; 'cfg' is then released.
  * Release with config_release(). */
@@ -82,9 +75,8 @@ int config_get_bool(const char *name, bool def, bool *out, char *errstr,
 int config_get_string(const char *name, const char *def, size_t max_len,
                       char **out, char *errstr, size_t errstr_size);
 
-/* Parse "debug", "info", "warn", "error" (case-insensitive).
- * Returns 0, or -1 when 's' is none of them. */
-int log_level_parse(const char *s, enum log_level *out);
-const char *log_level_name(enum log_level level);
+/* True when the first 'len' bytes of 'name' are one of the shared
+ * variables above (KAFKA_BOOTSTRAP_SERVERS is one, KAFKA_ACKS is not). */
+bool config_is_shared_var(const char *name, size_t len);
 
 #endif

@@ -50,9 +50,12 @@ struct http_server;
 struct http_server *http_server_start(const struct http_server_options *opts,
                                       char *errstr, size_t errstr_size);
 
-/* Add a handler for 'uri' (exact path). Call before traffic is expected. */
-void http_server_route(struct http_server *srv, const char *uri,
-                       mg_request_handler handler, void *arg);
+/* Add a handler for 'uri' (exact path). Call before traffic is expected.
+ * Returns 0, or -1 with errstr (out of memory): the service must not run
+ * without a route it needs. */
+int http_server_route(struct http_server *srv, const char *uri,
+                      mg_request_handler handler, void *arg, char *errstr,
+                      size_t errstr_size);
 
 /* Stop accepting and wait for the workers. No operation if NULL.
  *
@@ -89,8 +92,5 @@ int http_reply_json(struct mg_connection *conn, int status, const char *json,
 int http_reply_error(struct mg_connection *conn, int status, const char *code,
                      const char *message, const char *field,
                      const char *extra_headers);
-
-/* The reason phrase of a status code ("Accepted"). */
-const char *http_status_text(int status);
 
 #endif

@@ -10,21 +10,20 @@
  *   jsonw_key_str(&w, "order.id", id);
  *   jsonw_key_int(&w, "quantity", 2);
  *   jsonw_object_end(&w);
- *   ... w.buf, w.len ... ; jsonw_release(&w);
+ *   ... w.sb.buf, w.sb.len ... ; jsonw_release(&w);
  *
- * An allocation failure sets w.failed; every later call is a no-op. */
+ * An allocation failure sets w.sb.failed; every later call is a no-op. */
 #ifndef SHARED_JSONW_H
 #define SHARED_JSONW_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "shared/strbuf.h"
+
 struct jsonw {
-        char *buf;     /* NUL-terminated output, owned */
-        size_t len;
-        size_t cap;
+        struct strbuf sb; /* the NUL-terminated output, owned */
         bool need_comma;
-        bool failed;
 };
 
 void jsonw_init(struct jsonw *w);

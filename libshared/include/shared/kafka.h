@@ -15,6 +15,12 @@ enum kafka_client_role {
         KAFKA_ROLE_CONSUMER,
 };
 
+/* Collect every KAFKA_<NAME> variable that is not a shared setting into
+ * cfg->kafka_props (sorted by variable) and check each with librdkafka.
+ * Called by config_load(). Returns 0, or -1 with errstr naming the
+ * variable at fault. */
+int kafka_props_load(struct config *cfg, char *errstr, size_t errstr_size);
+
 /* A new librdkafka configuration with bootstrap.servers, client.id
  * (the service name) and every KAFKA_* property of 'cfg', and librdkafka's
  * log lines routed to log.h. For consumers also group.id,
@@ -43,6 +49,41 @@ int kafka_conf_default(rd_kafka_conf_t *conf, const struct config *cfg,
                        enum kafka_default_mode mode, char *errstr,
                        size_t errstr_size);
 
+/* One property set on a client's configuration with kafka_conf_default():
+ * a guarantee the client rests on (KAFKA_REQUIRED), or a default of ours
+ * (KAFKA_DEFAULT). */
+struct kafka_setting {
+        const char *name;
+        const char *value;
+        enum kafka_default_mode mode;
+};
+
+/* A static array of settings and its length, as kafka_conf_with() takes
+ * them. */
+#define KAFKA_SETTINGS(a) (a), (sizeof(a) / sizeof((a)[0]))
+
+/* kafka_conf_new(), then kafka_conf_default() for each of 'settings' in
+ * order. Returns the configuration (the caller owns it), or NULL with
+ * errstr naming the variable at fault. */
+rd_kafka_conf_t *kafka_conf_with(const struct config *cfg,
+                                 enum kafka_client_role role,
+                                 const struct kafka_setting *settings,
+                                 size_t nsettings, char *errstr,
+                                 size_t errstr_size);
+
+/* rd_kafka_new() that takes 'conf' in every case: it is owned by the new
+ * client, or destroyed when none could be made (then errstr says
+ * "cannot create <what>: ..."). A consumer also gets its main queue
+ * forwarded to rd_kafka_consumer_poll(). Returns the client, or NULL. */
+rd_kafka_t *kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                             const char *what, char *errstr,
+                             size_t errstr_size);
+
+/* For a start-up check that a configuration can be built: destroys
+ * 'conf' and returns 0, or returns -1 when it is NULL (its builder has
+ * set errstr). */
+int kafka_conf_check(rd_kafka_conf_t *conf);
+
 /* Create each of 'topics' that does not exist yet with 'partitions' and
  * 'replication_factor'; one that exists already is fine, and so is one that
  * another instance creates at the same moment. Uses 'rk' (any client).
@@ -50,6 +91,14 @@ int kafka_conf_default(rd_kafka_conf_t *conf, const struct config *cfg,
 int kafka_topics_ensure(rd_kafka_t *rk, const char *const *topics,
                         size_t ntopics, int partitions, int replication_factor,
                         int timeout_ms, char *errstr, size_t errstr_size);
+
+/* kafka_topics_ensure() until it succeeds: while the cluster does not
+ * answer (it may still be starting) each failure is logged and tried again
+ * after 'retry_ms'. Returns 0, or -1 once shutdown is requested. */
+int kafka_topics_ensure_retry(rd_kafka_t *rk, const char *const *topics,
+                              size_t ntopics, int partitions,
+                              int replication_factor, int timeout_ms,
+                              int retry_ms);
 
 /* True when the cluster answers a metadata request within 'timeout_ms' and
  * every one of 'topics' exists there with its partitions led. */
@@ -59,5 +108,37 @@ bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
 /* The value of header 'name' of 'msg' as a new NUL-terminated string
  * (free(3) it), or NULL when absent. */
 char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name);
+
+/* --- consumers (kafka_consumer.c) --- */
+
+/* Subscribe 'consumer' to 'topic'. Returns 0, or -1 with errstr. */
+int kafka_subscribe(rd_kafka_t *consumer, const char *topic, char *errstr,
+                    size_t errstr_size);
+
+/* The consumer lag: over the assigned partitions, the high watermark
+ * (cached from the last fetch: no request) minus the position. A
+ * partition with no position yet (nothing consumed since it was assigned)
+ * counts 0: its position is unknown, not its start, and counting from the
+ * low watermark would report a partition's whole history as lag after
+ * every rebalance, for as long as it stays idle. -1 when the assignment
+ * cannot be read. */
+int64_t kafka_consumer_lag(rd_kafka_t *consumer);
+
+/* --- producers (kafka_producer.c) --- */
+
+/* When 'err' (of an error callback of 'rk') is a fatal error, write the
+ * underlying one into 'reason' and return its code; else return
+ * RD_KAFKA_RESP_ERR_NO_ERROR. */
+rd_kafka_resp_err_t kafka_fatal_error(rd_kafka_t *rk, int err, char *reason,
+                                      size_t reason_size);
+
+/* Retire a producer replaced after a fatal error (its successor already
+ * takes new records): purge what it holds, so each message gets its
+ * delivery report (failed: purged), serve those reports for up to
+ * 'timeout_ms' (also polling 'serving', the successor, when not NULL, so
+ * its reports do not wait), and destroy it. Returns how many messages
+ * were still held at the end. Call on the thread that polls 'old'. */
+int kafka_producer_retire(rd_kafka_t *old, rd_kafka_t *serving,
+                          int timeout_ms);
 
 #endif

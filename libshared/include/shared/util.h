@@ -1,4 +1,5 @@
-/* Small helpers with no better home: time stamps, ids, UTF-8. */
+/* Small helpers with no better home: time stamps, ids, UTF-8, memory and
+ * descriptors. */
 #ifndef SHARED_UTIL_H
 #define SHARED_UTIL_H
 
@@ -31,5 +32,20 @@ bool utf8_is_valid(const char *s, size_t len, size_t *chars);
 /* True when 's' has a C0 control character, DEL, or a C1 control (U+0080
  * to U+009F); 's' must be valid UTF-8. */
 bool utf8_has_control(const char *s, size_t len);
+
+/* Write the message into 'errstr' (when not NULL) and return -1, for
+ * "return error_set(errstr, size, ...);" in the 0/-1 + errstr idiom. */
+int error_set(char *errstr, size_t errstr_size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* A copy of the 'len' bytes at 'p' with a NUL after them (so a string
+ * stays one), or NULL when out of memory. You own it: free(3) it. */
+char *memdup(const void *p, size_t len);
+
+/* Write all 'len' bytes of 'buf' to 'fd' through EINTR and short writes.
+ * On a non-blocking descriptor that is full, wait for room at most
+ * 'stall_ms' each time (-1: as long as it takes). Returns 0, or -1 with
+ * errno set (EAGAIN when a stall lasted 'stall_ms'). */
+int write_all(int fd, const void *buf, size_t len, int stall_ms);
 
 #endif

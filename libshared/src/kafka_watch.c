@@ -1,5 +1,6 @@
 /* The broker watch: topic creation and a readiness state kept by a
- * background thread. See watch.h. */
+ * background thread, for the /readyz of every service. See
+ * kafka_watch.h. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,9 +10,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "shared/deadline.h"
 #include "shared/kafka.h"
+#include "shared/kafka_watch.h"
 #include "shared/log.h"
-#include "watch.h"
 
 /* While not ready the watch looks again sooner. */
 #define WATCH_RETRY_MS 250
@@ -23,7 +25,7 @@ enum watch_state {
         WATCH_READY,
 };
 
-struct watch {
+struct kafka_watch {
         rd_kafka_t *rk; /* the watch thread's own client */
         char **topics;
         size_t ntopics;
@@ -31,7 +33,7 @@ struct watch {
         int interval_ms, timeout_ms;
 
         _Atomic int state;          /* enum watch_state, read by any thread */
-        /* Bumped by watch_mark_down(): a check that began before a "down"
+        /* Bumped by kafka_watch_mark_down(): a check that began before a "down"
          * must not mark the broker reachable with its older answer. */
         atomic_uint_fast64_t down_gen;
 
@@ -57,9 +59,9 @@ static const char *state_reason(enum watch_state s)
         return "unknown";
 }
 
-bool watch_is_ready(void *arg, char *reason, size_t reason_size)
+bool kafka_watch_is_ready(void *arg, char *reason, size_t reason_size)
 {
-        struct watch *w = arg;
+        struct kafka_watch *w = arg;
         enum watch_state s = atomic_load(&w->state);
 
         if (s == WATCH_READY)
@@ -69,9 +71,9 @@ bool watch_is_ready(void *arg, char *reason, size_t reason_size)
         return false;
 }
 
-void watch_mark_down(void *arg)
+void kafka_watch_mark_down(void *arg)
 {
-        struct watch *w = arg;
+        struct kafka_watch *w = arg;
 
         atomic_fetch_add(&w->down_gen, 1);
         atomic_store(&w->state, WATCH_UNREACHABLE);
@@ -83,7 +85,7 @@ void watch_mark_down(void *arg)
 
 /* One check: is the broker there, are the topics there (create them when
  * not). Watch thread. */
-static enum watch_state watch_check(struct watch *w, char *errstr,
+static enum watch_state kafka_watch_check(struct kafka_watch *w, char *errstr,
                                     size_t errstr_size)
 {
         const struct rd_kafka_metadata *md = NULL;
@@ -111,17 +113,16 @@ static enum watch_state watch_check(struct watch *w, char *errstr,
                        : WATCH_TOPIC_MISSING;
 }
 
-static void *watch_main(void *arg)
+static void *kafka_watch_main(void *arg)
 {
-        struct watch *w = arg;
+        struct kafka_watch *w = arg;
         enum watch_state last = WATCH_STARTING;
         char errstr[512], last_err[512] = "";
 
         for (;;) {
                 uint_fast64_t gen = atomic_load(&w->down_gen);
-                enum watch_state s = watch_check(w, errstr, sizeof(errstr));
-                struct timespec deadline;
-                int wait_ms;
+                enum watch_state s = kafka_watch_check(w, errstr, sizeof(errstr));
+                int64_t deadline;
                 bool stop;
 
                 rd_kafka_poll(w->rk, 0); /* its error events, if any */
@@ -148,19 +149,12 @@ static void *watch_main(void *arg)
                         snprintf(last_err, sizeof(last_err), "%s", errstr);
                 }
 
-                wait_ms = s == WATCH_READY ? w->interval_ms : WATCH_RETRY_MS;
-                clock_gettime(CLOCK_MONOTONIC, &deadline);
-                deadline.tv_sec += wait_ms / 1000;
-                deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-                if (deadline.tv_nsec >= 1000000000L) {
-                        deadline.tv_sec++;
-                        deadline.tv_nsec -= 1000000000L;
-                }
+                deadline = deadline_in(s == WATCH_READY ? w->interval_ms
+                                                        : WATCH_RETRY_MS);
                 pthread_mutex_lock(&w->lock);
-                while (!w->stopping && !w->wake)
-                        if (pthread_cond_timedwait(&w->cond, &w->lock,
-                                                   &deadline) != 0)
-                                break;
+                while (!w->stopping && !w->wake &&
+                       deadline_cond_wait(&w->cond, &w->lock, deadline))
+                        ;
                 w->wake = false;
                 stop = w->stopping;
                 pthread_mutex_unlock(&w->lock);
@@ -170,13 +164,12 @@ static void *watch_main(void *arg)
         return NULL;
 }
 
-struct watch *watch_new(const struct config *cfg,
-                        const struct watch_options *opts, char *errstr,
+struct kafka_watch *kafka_watch_new(const struct config *cfg,
+                        const struct kafka_watch_options *opts, char *errstr,
                         size_t errstr_size)
 {
-        struct watch *w;
+        struct kafka_watch *w;
         rd_kafka_conf_t *conf = NULL;
-        pthread_condattr_t attr;
 
         w = calloc(1, sizeof(*w));
         if (!w) {
@@ -184,10 +177,7 @@ struct watch *watch_new(const struct config *cfg,
                 return NULL;
         }
         pthread_mutex_init(&w->lock, NULL);
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&w->cond, &attr);
-        pthread_condattr_destroy(&attr);
+        deadline_cond_init(&w->cond);
         atomic_init(&w->state, WATCH_STARTING);
         atomic_init(&w->down_gen, 0);
         w->partitions = opts->partitions;
@@ -220,7 +210,7 @@ struct watch *watch_new(const struct config *cfg,
         if (!w->rk)
                 goto fail;
         conf = NULL; /* now owned, and freed, by w->rk */
-        if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+        if (pthread_create(&w->thread, NULL, kafka_watch_main, w) != 0) {
                 snprintf(errstr, errstr_size, "cannot start the watch thread");
                 goto fail;
         }
@@ -229,11 +219,11 @@ struct watch *watch_new(const struct config *cfg,
 fail:
         if (conf)
                 rd_kafka_conf_destroy(conf);
-        watch_destroy(w);
+        kafka_watch_destroy(w);
         return NULL;
 }
 
-void watch_destroy(struct watch *w)
+void kafka_watch_destroy(struct kafka_watch *w)
 {
         if (!w)
                 return;

@@ -1,0 +1,60 @@
+/* order_service's own settings (settings.h). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "publisher.h"
+#include "settings.h"
+#include "shared/config.h"
+#include "shared/service.h"
+
+const char order_settings_usage[] =
+        "POST /orders validates a JSON order and publishes it to Kafka; it\n"
+        "answers 202 once the broker has acknowledged it.\n\n"
+        "Settings come from the environment (and ./.env); see\n"
+        "docs/order_service.md. Besides the shared ones (KAFKA_*,\n"
+        "ORDERS_TOPIC, HTTP_PORT, LOG_LEVEL, TOPIC_PARTITIONS,\n"
+        "TOPIC_REPLICATION_FACTOR):\n"
+        "  HTTP_THREADS          worker threads, one per open connection (128)\n"
+        "  DELIVERY_TIMEOUT_MS   give up on a delivery, answer 504 (10000)\n"
+        "  KAFKA_LINGER_MS       producer batching delay (2)\n";
+
+static int settings_read(struct order_settings *s, char *errstr,
+                         size_t errstr_size)
+{
+        long long n;
+
+        if (config_get_int("HTTP_THREADS", 128, 4, 4096, &n, errstr,
+                           errstr_size) == -1)
+                return -1;
+        s->http_threads = (int)n;
+        if (config_get_int("DELIVERY_TIMEOUT_MS", 10000, 1000, 300000, &n,
+                           errstr, errstr_size) == -1)
+                return -1;
+        s->delivery_timeout_ms = (int)n;
+        /* KAFKA_LINGER_MS is a pass-through property that config_load()
+         * has checked; when it is given the publisher leaves it alone.
+         * librdkafka refuses a linger not below the message timeout. */
+        s->linger_ms = 2;
+        if (config_get_int("KAFKA_LINGER_MS", s->linger_ms, 0, 900000, &n,
+                           errstr, errstr_size) == -1)
+                return -1;
+        if (n >= s->delivery_timeout_ms) {
+                snprintf(errstr, errstr_size,
+                         "KAFKA_LINGER_MS: %lld must be below "
+                         "DELIVERY_TIMEOUT_MS (%d)",
+                         n, s->delivery_timeout_ms);
+                return -1;
+        }
+        return 0;
+}
+
+int order_settings_load(const struct service *svc, void *settings,
+                        char *errstr, size_t errstr_size)
+{
+        struct order_settings *s = settings;
+
+        if (settings_read(s, errstr, errstr_size) == -1)
+                return -1;
+        return publisher_check_config(&svc->cfg, s->delivery_timeout_ms,
+                                      s->linger_ms, errstr, errstr_size);
+}

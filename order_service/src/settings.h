@@ -1,0 +1,26 @@
+/* order_service's own settings, on top of struct config (CONTRACT.md):
+ * read with config.h's typed readers, so a bad value is one line naming
+ * the variable and exit status 2. */
+#ifndef ORDER_SERVICE_SETTINGS_H
+#define ORDER_SERVICE_SETTINGS_H
+
+#include <stddef.h>
+
+struct service;
+
+struct order_settings {
+        int http_threads;        /* HTTP_THREADS */
+        int delivery_timeout_ms; /* DELIVERY_TIMEOUT_MS */
+        int linger_ms;           /* KAFKA_LINGER_MS, or ours */
+};
+
+/* service_def.settings_load: read the variables into 'settings' (a struct
+ * order_settings, which owns nothing) and check that the producer can be
+ * configured. Returns 0, or -1 with errstr naming the variable at fault. */
+int order_settings_load(const struct service *svc, void *settings,
+                        char *errstr, size_t errstr_size);
+
+/* The variables and defaults, for --help. */
+extern const char order_settings_usage[];
+
+#endif

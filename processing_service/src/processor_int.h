@@ -1,0 +1,107 @@
+/* What the files of the processor share (processor.h is the outside
+ * view): the struct, and who does what.
+ *   processor.c  the life cycle and the consume loop
+ *   clients.c    the clients' configurations, the transactional producer
+ *                (start, replacement after a fatal error), the callbacks
+ *   txn.c        the transaction state machine: commit, abort, rewind
+ *   output.c     one record in: its status or its dead letter out
+ * Everything runs on the thread of processor_run() (see processor.c). */
+#ifndef PROCESSING_PROCESSOR_INT_H
+#define PROCESSING_PROCESSOR_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "processor.h"
+#include "shared/log.h"
+
+/* How long one blocking transactional call may take before it is retried
+ * (or given up at shutdown). */
+#define TXN_CALL_TIMEOUT_MS 30000
+
+/* Outcomes of the records of the open transaction, counted in the metrics
+ * only once it commits. */
+enum outcome {
+        OUTCOME_CONFIRMED,
+        OUTCOME_QUANTITY_LIMIT,
+        OUTCOME_UNKNOWN_ITEM,
+        OUTCOME_REJECTED_OTHER,
+        OUTCOME_DLQ,
+        OUTCOME_COUNT,
+};
+
+struct processor {
+        const struct config *cfg;
+        const struct rules *rules;
+        char *transactional_id;
+        char *dlq_topic;
+        long long txn_max_records;
+        int64_t txn_max_ms;
+        bool offset_reset_latest; /* where a partition without offsets starts */
+        void (*on_all_brokers_down)(void *arg);
+        void *arg;
+
+        rd_kafka_conf_t *producer_conf; /* template: duplicated per producer */
+        rd_kafka_t *producer;
+        rd_kafka_t *consumer;
+        bool producer_fatal;  /* set by error_cb: recreate or stop */
+        bool fenced;          /* another instance took our transactional.id */
+
+        /* The open transaction. */
+        bool txn_open;
+        int64_t txn_started_ms;
+        long long txn_records;
+        rd_kafka_topic_partition_list_t *txn_offsets; /* next offset each */
+        uint64_t txn_outcomes[OUTCOME_COUNT];
+
+        atomic_bool ready; /* transactions initialised, group joined */
+
+        struct metric_counter *m_outcomes[OUTCOME_COUNT];
+        struct metric_counter *m_committed;
+        struct metric_counter *m_aborted;
+        struct metric_counter *m_recreated;
+        struct metric_counter *m_rebalances;
+        struct metric_histogram *m_commit_seconds;
+        struct metric_gauge *m_lag;
+        struct metric_gauge *m_open_records;
+};
+
+/* What to do after a transactional call failed. */
+enum txn_action {
+        TXN_RETRY,  /* retriable: call again */
+        TXN_ABORT,  /* abort the transaction, then go on */
+        TXN_FATAL,  /* the producer is unusable (producer_fatal is set) */
+};
+
+/* clients.c */
+rd_kafka_conf_t *clients_producer_conf(const struct processor_options *opts,
+                                       char *errstr, size_t errstr_size);
+rd_kafka_conf_t *clients_consumer_conf(const struct config *cfg, char *errstr,
+                                       size_t errstr_size);
+/* Set the callbacks (opaque: 'p') on the configurations. */
+void clients_set_callbacks(struct processor *p, rd_kafka_conf_t *producer_conf,
+                           rd_kafka_conf_t *consumer_conf);
+int producer_start(struct processor *p);
+int producer_recreate(struct processor *p);
+void producer_check_fatal(struct processor *p);
+void log_rderror(enum log_level level, const char *what,
+                 const rd_kafka_error_t *error);
+
+/* txn.c */
+void txn_reset(struct processor *p);
+enum txn_action txn_error_action(struct processor *p, const char *what,
+                                 rd_kafka_error_t *error);
+/* Begin a transaction when none is open. Returns 0, or -1 (then the
+ * producer is to be replaced and the record read again). */
+int txn_begin(struct processor *p);
+void txn_abort(struct processor *p, bool rewind);
+int txn_commit(struct processor *p, bool rewind);
+int consumer_rewind(struct processor *p);
+
+/* output.c */
+void process_record(struct processor *p, const rd_kafka_message_t *msg);
+
+#endif
