@@ -458,7 +458,8 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.rates is None:
-        args.rates = "2000,5000" if args.streams_reference else "1000,5000,10000"
+        args.rates = ("2000,5000" if args.streams_reference or args.compare
+                      else "1000,5000,10000")
     args.rates = [int(r) for r in args.rates.split(",") if r]
     args.commit_ms = [int(r) for r in args.commit_ms.split(",") if r]
     os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)

@@ -122,7 +122,8 @@ def _compare(doc):
             "| CPU cores processing / notification / broker | peak RSS MiB processing / "
             "notification | load avg |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for p in doc["compare"]:
+    cmp = doc["compare"]
+    for p in cmp["e2e"]:
         e, s = p.get("e2e_ms") or {}, p.get("stages_ms") or {}
         m = {k: v["mean"] for k, v in s.items()}
         d_e = (m["fetch"] - m["open"] - m["commit"]) if all(
@@ -136,6 +137,17 @@ def _compare(doc):
             f"| {_f(c.get('processor'), 2)} / {_f(c.get('notification_service'), 2)} / "
             f"{_f(c.get('broker'), 2)} | {_f(r.get('processor'))} / "
             f"{_f(r.get('notification_service'))} | {_f(p.get('loadavg_1m'))} |")
+    if cmp.get("catch_up"):
+        rows += ["", f"Catch-up of {cmp['orders']:,} preloaded orders by processing_service:", "",
+                 "| variant | settings | records/s from the first commit | CPU s per 100k "
+                 "(cores) | broker CPU s per 100k (cores) | peak RSS MiB | load avg |",
+                 "|---|---|---|---|---|---|---|"]
+        for p in cmp["catch_up"]:
+            rows.append(f"| {p['variant']} | `{p['variant_env']}` | {p['records_per_s']:,.0f} "
+                        f"| {_f(p['cpu_s_per_100k'], 2)} ({_f(p.get('cpu_cores'), 2)}) "
+                        f"| {_f(p.get('broker_cpu_s_per_100k'), 2)} "
+                        f"({_f(p.get('broker_cpu_cores'), 2)}) | {_f(p['peak_rss_mib'])} "
+                        f"| {_f(p['loadavg_1m'])} |")
     return "\n".join(rows)
 
 
@@ -148,12 +160,15 @@ def _streams(s):
             "host with each figure.", "",
             "### Catch-up", "",
             "| commit ms | contender | records/s from the first commit | records/s with "
-            "the start | CPU s per 100k records | peak RSS MiB | load avg |",
-            "|---|---|---|---|---|---|---|"]
+            "the start | CPU s per 100k records (cores) | broker CPU s per 100k (cores) "
+            "| peak RSS MiB | load avg |",
+            "|---|---|---|---|---|---|---|---|"]
     for p in s["catch_up"]:
         rows.append(f"| {p['commit_ms']} | {names[p['contender']]} "
                     f"| {p['records_per_s']:,.0f} | {p['records_per_s_with_start']:,.0f} "
-                    f"| {_f(p['cpu_s_per_100k'], 2)} | {_f(p['peak_rss_mib'])} "
+                    f"| {_f(p['cpu_s_per_100k'], 2)} ({_f(p.get('cpu_cores'), 2)}) "
+                    f"| {_f(p.get('broker_cpu_s_per_100k'), 2)} "
+                    f"({_f(p.get('broker_cpu_cores'), 2)}) | {_f(p['peak_rss_mib'])} "
                     f"| {_f(p['loadavg_1m'])} |")
     rows += ["", "### End to end (POST → order_service → contender → notification line)", "",
              "| commit ms | offered | contender | accepted/s | end-to-end p50 / p99 / max ms "

@@ -6,6 +6,12 @@
 #   bench/run.sh --streams-reference [--catchup-orders 500000] [--commit-ms 100,20]
 #                [--rates 2000,5000] [--duration 20]
 #
+#   bench/run.sh --compare 'before:TXN_MIN_MS=20' --compare 'after:TXN_MIN_MS=0'
+#                [--repeat 2] [--catchup-orders 500000] [--rates 2000,5000]
+#
+# --compare restarts processing_service and notification_service with each
+# variant's settings (interleaved, --repeat rounds): catch-up and end to
+# end, with the stage histograms of bench/stages.py, into compare.json.
 # --streams-reference measures processing_service against its Kafka Streams
 # twin (bench/streams_reference, built with Maven into build/bench/) on the
 # same broker: catch-up of the preloaded orders, CPU, RSS, and end to end

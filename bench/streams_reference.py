@@ -59,7 +59,7 @@ def committed_total(reader, parts):
     return sum(max(tp.offset, 0) for tp in got)
 
 
-def catch_up(args, system, kind, commit_ms, orders, n):
+def catch_up(args, system, kind, commit_ms, orders, n, extra_env=None):
     group = pipeline.unique(f"catchup-{kind}-{commit_ms}")
     notifications = group + "-notif"
     pipeline.create_topics(system.broker.bootstrap, [notifications, orders + ".dlq"],
@@ -69,9 +69,11 @@ def catch_up(args, system, kind, commit_ms, orders, n):
                        "enable.auto.commit": False})
     t0 = time.monotonic()
     stop, pid, _ = start_contender(args, system, kind, commit_ms, group, orders,
-                                   notifications)
+                                   notifications, extra_env=extra_env)
     # From the first commit seen on; from the start when all came at once.
     first, cpu_first = (t0, 0), 0.0
+    broker = system.broker_pid()
+    broker_first = pb.cpu_seconds(broker)
     try:
         deadline = t0 + args.drain_timeout + 600
         while True:
@@ -79,12 +81,14 @@ def catch_up(args, system, kind, commit_ms, orders, n):
             now = time.monotonic()
             if done and first[1] == 0 and done < n:
                 first, cpu_first = (now, done), pb.cpu_seconds(pid)
+                broker_first = pb.cpu_seconds(broker)
             if done is not None and done >= n:
                 break
             if now > deadline:
                 raise RuntimeError(f"{kind} catch-up not done: {done} of {n}")
             time.sleep(0.05)
         cpu = pb.cpu_seconds(pid) - cpu_first
+        broker_cpu = pb.cpu_seconds(broker) - broker_first
         rss = pb.peak_rss_mib(pid)
     finally:
         stop()
@@ -94,6 +98,8 @@ def catch_up(args, system, kind, commit_ms, orders, n):
              "records_per_s": (n - first[1]) / span,
              "records_per_s_with_start": n / (now - t0),
              "cpu_s_per_100k": 1e5 * cpu / max(n - first[1], 1),
+             "broker_cpu_s_per_100k": 1e5 * broker_cpu / max(n - first[1], 1),
+             "cpu_cores": cpu / span, "broker_cpu_cores": broker_cpu / span,
              "peak_rss_mib": rss, "loadavg_1m": os.getloadavg()[0]}
     pb.log(f"catch-up {NAMES[kind]} commit {commit_ms} ms: "
            f"{point['records_per_s']:,.0f} records/s, {point['cpu_s_per_100k']:.2f} CPU s "
@@ -126,15 +132,21 @@ def end_to_end(args, system, kind, commit_ms, port, extra_env=None):
     return points
 
 
+def preload(args, system):
+    """A topic of --catchup-orders orders; returns its name."""
+    orders = pipeline.unique("catchup-orders")
+    pipeline.create_topics(system.broker.bootstrap, [orders, "orders.dlq"],
+                           partitions=args.partitions)
+    t0 = time.monotonic()
+    ps.preload(system.broker.bootstrap, orders, args.catchup_orders, "cu")
+    pb.log(f"preloaded {args.catchup_orders} orders in {time.monotonic() - t0:.0f} s")
+    return orders
+
+
 def run(args, system):
     """Both measurements; returns results["streams"]."""
-    bootstrap = system.broker.bootstrap
     out = {"orders": args.catchup_orders, "catch_up": [], "e2e": []}
-    orders = pipeline.unique("catchup-orders")
-    pipeline.create_topics(bootstrap, [orders, "orders.dlq"], partitions=args.partitions)
-    t0 = time.monotonic()
-    ps.preload(bootstrap, orders, args.catchup_orders, "cu")
-    pb.log(f"preloaded {args.catchup_orders} orders in {time.monotonic() - t0:.0f} s")
+    orders = preload(args, system)
     for commit_ms in args.commit_ms:
         for kind in CONTENDERS:
             out["catch_up"].append(catch_up(args, system, kind, commit_ms, orders,
@@ -159,8 +171,17 @@ def compare(args, system):
     processing_service and notification_service, interleaved --repeat
     times; returns results["compare"]."""
     variants = [parse_variant(v) for v in args.compare]
+    out = {"orders": args.catchup_orders, "catch_up": [], "e2e": []}
+    if args.catchup_orders > 0:
+        orders = preload(args, system)
+        for _ in range(args.repeat):
+            for name, env in variants:
+                p = catch_up(args, system, "c", args.txn_max_ms, orders,
+                             args.catchup_orders, env)
+                p.update(variant=name, variant_env=",".join(f"{k}={v}" for k, v in env.items()))
+                out["catch_up"].append(p)
     port = system.start_order_service().port
-    points = []
+    points = out["e2e"]
     for _ in range(args.repeat):
         for name, env in variants:
             system.start_notification(env)
@@ -170,4 +191,4 @@ def compare(args, system):
                     points.append(p)
             finally:
                 system.stop_notification()
-    return points
+    return out

@@ -22,7 +22,7 @@ def input_records():
     big_quantity["quantity"] = 2.5
     return [
         processing.order_record("ok-1", "laptop", 2, traceparent=TRACEPARENT),
-        processing.order_record("ok-edge", "mouse", 100),
+        processing.order_record("ok-edge", "mouse", 100, traceparent="00-not-a-traceparent"),
         processing.order_record("over", "laptop", 101),
         processing.order_record("unknown", "keyboard", 500),
         ("ok-quote", processing.order_value("ok-quote", 'laptop "pro" \\ ü', 1, "u\u00e9"),
@@ -88,6 +88,8 @@ def test_the_twin_writes_what_processing_service_writes(bootstrap, services, tmp
         hc, hj = dict(rc.headers), dict(rj.headers)
         assert hj.pop("dlq.source.topic") == j.orders
         assert hc.pop("dlq.source.topic") == c.orders
+        assert hj.pop("dlq.service") == "streams_reference"
+        assert hc.pop("dlq.service") == "processing_service"
         if key == "bad-json":
             # jansson and Jackson place a syntax error at different bytes.
             assert hj.pop("dlq.error.message").startswith("malformed json")

@@ -7,7 +7,8 @@
  * MAX_QUANTITY and CATALOG_FILE (OrderCheck), its status goes to
  * NOTIFICATIONS_TOPIC keyed by order_id with content-type and the
  * traceparent passed on; a record that is not an order goes unchanged to
- * ORDERS_TOPIC.dlq with the dlq.* headers. processing.guarantee is
+ * ORDERS_TOPIC.dlq with the dlq.* headers of docs/CONTRACT.md (dlq.service
+ * "streams_reference"). processing.guarantee is
  * exactly_once_v2, one stream thread, Kafka Streams' own client defaults;
  * COMMIT_INTERVAL_MS sets commit.interval.ms (100 under EOS when unset).
  * Output records are stamped with the wall clock, as librdkafka does for
@@ -79,16 +80,36 @@ public final class StreamsReference {
             Headers h = new RecordHeaders();
             h.add("content-type", "application/json".getBytes(StandardCharsets.UTF_8));
             Header tp = in.headers().lastHeader("traceparent");
-            if (tp != null && tp.value() != null && tp.value().length > 0
-                    && tp.value().length <= TRACEPARENT_MAX_BYTES)
+            if (tp != null && isTraceparent(tp.value()))
                 h.add("traceparent", tp.value());
             ctx.forward(new Record<>(order.orderId().getBytes(StandardCharsets.UTF_8), value, now, h),
                     "notifications");
         }
 
+        /* W3C traceparent as libshared/src/trace.c checks it: version
+         * (not ff) - 32 hex trace id (not zero) - 16 hex parent id (not
+         * zero) - 2 hex flags; version 00 exactly 55 characters. */
+        static boolean isTraceparent(byte[] v) {
+            if (v == null || v.length < 55 || v.length > TRACEPARENT_MAX_BYTES)
+                return false;
+            String s = new String(v, StandardCharsets.ISO_8859_1);
+            if (s.indexOf('\0') >= 0 || s.charAt(2) != '-' || s.charAt(35) != '-'
+                    || s.charAt(52) != '-' || s.startsWith("ff"))
+                return false;
+            if (v.length > 55 && (s.startsWith("00") || s.charAt(55) != '-'))
+                return false;
+            return s.substring(0, 2).matches("[0-9a-f]{2}")
+                    && s.substring(3, 35).matches("[0-9a-f]{32}") && !s.substring(3, 35).matches("0+")
+                    && s.substring(36, 52).matches("[0-9a-f]{16}") && !s.substring(36, 52).matches("0+")
+                    && s.substring(53, 55).matches("[0-9a-f]{2}");
+        }
+
+        /* docs/CONTRACT.md's DLQ header schema; dlq.service names the twin. */
         private Headers dlqHeaders(Headers orig, OrderCheck.Invalid e) {
             Headers h = new RecordHeaders(orig.toArray());
             RecordMetadata md = ctx.recordMetadata().orElseThrow();
+            add(h, "dlq.service", "streams_reference");
+            add(h, "dlq.stage", "decode");
             add(h, "dlq.error.code", e.code);
             add(h, "dlq.error.message", e.getMessage());
             if (!e.field.isEmpty())
