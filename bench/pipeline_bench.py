@@ -56,6 +56,19 @@ def peak_rss_mib(pid):
     return None
 
 
+def rss_anon_mib(pid):
+    """RssAnon of 'pid' in MiB: its private memory, without the pages of
+    shared libraries that VmRSS also counts (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def host_busy_seconds():
     """CPU seconds the whole host spent busy (all processes), from /proc/stat."""
     with open("/proc/stat") as f:
@@ -233,6 +246,7 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir, urls=Non
         "other_cpu_cores": other / wall,
         "loadavg_1m": os.getloadavg()[0],
         "peak_rss_mib": {n: peak_rss_mib(pid) for n, pid in procs.items()},
+        "rss_anon_mib": {n: rss_anon_mib(pid) for n, pid in procs.items()},
     }
     if e2e_available and e2e:
         point["e2e_ms"] = {k: percentile(e2e, p) / 1e6 for k, p in

@@ -120,7 +120,7 @@ def _compare(doc):
             "F fetched → line).", "",
             "| variant | settings | offered | e2e p50 / p99 / mean ms | B | C | D | E | F "
             "| CPU cores processing / notification / broker | peak RSS MiB processing / "
-            "notification | load avg |",
+            "notification (anonymous at the end) | load avg |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cmp = doc["compare"]
     for p in cmp["e2e"]:
@@ -128,7 +128,7 @@ def _compare(doc):
         m = {k: v["mean"] for k, v in s.items()}
         d_e = (m["fetch"] - m["open"] - m["commit"]) if all(
             k in m for k in ("fetch", "open", "commit")) else None
-        c, r = p["cpu_cores"], p["peak_rss_mib"]
+        c, r, a = p["cpu_cores"], p["peak_rss_mib"], p.get("rss_anon_mib") or {}
         rows.append(
             f"| {p['variant']} | `{p['variant_env']}` | {_rate(p)} "
             f"| {_f(e.get('p50'), 1)} / {_f(e.get('p99'), 1)} / {_f(e.get('mean'), 1)} "
@@ -136,7 +136,9 @@ def _compare(doc):
             f"| {_f(d_e, 1)} | {_f(m.get('write'), 1)} "
             f"| {_f(c.get('processor'), 2)} / {_f(c.get('notification_service'), 2)} / "
             f"{_f(c.get('broker'), 2)} | {_f(r.get('processor'))} / "
-            f"{_f(r.get('notification_service'))} | {_f(p.get('loadavg_1m'))} |")
+            f"{_f(r.get('notification_service'))} "
+            f"({_f(a.get('processor'))} / {_f(a.get('notification_service'))}) "
+            f"| {_f(p.get('loadavg_1m'))} |")
     if cmp.get("catch_up"):
         rows += ["", f"Catch-up of {cmp['orders']:,} preloaded orders by processing_service:", "",
                  "| variant | settings | records/s from the first commit | CPU s per 100k "
