@@ -4,6 +4,7 @@
 """
 import json
 import os
+import re
 import sys
 
 
@@ -116,24 +117,27 @@ def _compare(doc):
     rows = [f"Measured {doc['started']} – {doc['finished']}; the variants interleaved "
             f"({doc['settings'].get('repeat', 1)} round(s)), processing_service and "
             "notification_service restarted for each. Stage means in ms (bench/stages.py: "
-            "B record ts → polled, C open transaction, D commit, E commit → fetched, "
-            "F fetched → line).", "",
-            "| variant | settings | offered | e2e p50 / p99 / mean ms | B | C | D | E | F "
+            "A intended send → record timestamp, B record ts → polled, C open transaction, "
+            "D commit, E commit → fetched, F fetched → line; Σ against the e2e mean).", "",
+            "| variant | settings | offered | e2e p50 / p99 / mean ms | A | B | C | D | E | F "
+            "| Σ A..F "
             "| CPU cores processing / notification / broker | peak RSS MiB processing / "
             "notification (anonymous at the end) | load avg |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cmp = doc["compare"]
     for p in cmp["e2e"]:
         e, s = p.get("e2e_ms") or {}, p.get("stages_ms") or {}
         m = {k: v["mean"] for k, v in s.items()}
-        d_e = (m["fetch"] - m["open"] - m["commit"]) if all(
-            k in m for k in ("fetch", "open", "commit")) else None
+        full = all(k in m for k in ("accept", "wait", "fetch", "open", "commit", "write"))
+        d_a = p["http_ms"].get("mean", 0) - m["accept"] if full else None
+        d_e = m["fetch"] - m["open"] - m["commit"] if full else None
+        total = d_a + m["wait"] + m["fetch"] + m["write"] if full else None
         c, r, a = p["cpu_cores"], p["peak_rss_mib"], p.get("rss_anon_mib") or {}
         rows.append(
             f"| {p['variant']} | `{p['variant_env']}` | {_rate(p)} "
             f"| {_f(e.get('p50'), 1)} / {_f(e.get('p99'), 1)} / {_f(e.get('mean'), 1)} "
-            f"| {_f(m.get('wait'), 1)} | {_f(m.get('open'), 1)} | {_f(m.get('commit'), 1)} "
-            f"| {_f(d_e, 1)} | {_f(m.get('write'), 1)} "
+            f"| {_f(d_a, 1)} | {_f(m.get('wait'), 1)} | {_f(m.get('open'), 1)} "
+            f"| {_f(m.get('commit'), 1)} | {_f(d_e, 1)} | {_f(m.get('write'), 1)} | {_f(total, 1)} "
             f"| {_f(c.get('processor'), 2)} / {_f(c.get('notification_service'), 2)} / "
             f"{_f(c.get('broker'), 2)} | {_f(r.get('processor'))} / "
             f"{_f(r.get('notification_service'))} "
@@ -285,11 +289,12 @@ def write(results, out):
         doc = dict(doc.pop("streams", {}), **doc)
         lines += ["## processing_service against Kafka Streams (`bench/run.sh "
                   "--streams-reference`)", "", _streams(doc), ""]
-    compare = os.path.join(out, "compare.json")
-    if os.path.exists(compare):
-        with open(compare) as f:
-            lines += ["## Changes measured one at a time (`bench/run.sh --compare`)", "",
-                      _compare(json.load(f)), ""]
+    compares = sorted(f for f in os.listdir(out) if re.fullmatch(r"compare\d*\.json", f))
+    if compares:
+        lines += ["## Changes measured one at a time (`bench/run.sh --compare`)", ""]
+    for name in compares:
+        with open(os.path.join(out, name)) as f:
+            lines += [f"### {name}", "", _compare(json.load(f)), ""]
     lines += ["![latency against throughput](latency.png)", ""]
     if results.get("c"):
         lines += ["![CPU by process](cpu.png)", ""]
