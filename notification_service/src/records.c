@@ -91,16 +91,10 @@ static void webhook_queue(struct notifier *n, const rd_kafka_message_t *msg,
 static void observe_stages(struct notifier *n, const rd_kafka_message_t *msg,
                            int64_t polled_us)
 {
-        int64_t ts = rd_kafka_message_timestamp(msg, NULL);
+        int64_t age_ms = kafka_record_age_ms(msg);
 
-        if (ts > 0) {
-                /* Wall clocks of one host, or synchronised ones; a record
-                 * from the future counts as no wait. */
-                int64_t wait_ms = time_epoch_ms() - ts;
-
-                metric_histogram_observe(n->record_wait,
-                                         wait_ms > 0 ? wait_ms / 1e3 : 0);
-        }
+        if (age_ms >= 0)
+                metric_histogram_observe(n->record_wait, age_ms / 1e3);
         metric_histogram_observe(n->record_write,
                                  (double)(time_monotonic_us() - polled_us) /
                                          1e6);

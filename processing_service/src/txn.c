@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "processor_int.h"
+#include "shared/kafka.h"
 #include "shared/metrics.h"
 #include "shared/shutdown.h"
 #include "shared/util.h"
@@ -57,16 +58,10 @@ enum txn_action txn_error_action(struct processor *p, const char *what,
 void txn_track_record(struct processor *p, const rd_kafka_message_t *msg,
                       int64_t polled_us)
 {
-        int64_t ts = rd_kafka_message_timestamp(msg, NULL);
+        int64_t age_ms = kafka_record_age_ms(msg);
 
-        /* Clocks of one host (the bench) or synchronised ones: a record
-         * from the future counts as no wait. */
-        if (ts > 0) {
-                int64_t wait_ms = time_epoch_ms() - ts;
-
-                metric_histogram_observe(p->m_record_wait,
-                                         wait_ms > 0 ? wait_ms / 1e3 : 0);
-        }
+        if (age_ms >= 0)
+                metric_histogram_observe(p->m_record_wait, age_ms / 1e3);
         if (p->txn_polled_n == p->txn_polled_cap) {
                 size_t cap = p->txn_polled_cap ? p->txn_polled_cap * 2 : 256;
                 int64_t *n = realloc(p->txn_polled_us, cap * sizeof(*n));

@@ -70,11 +70,7 @@ class StreamsTwin:
         return self.proc.returncode
 
     def stderr_tail(self, n=40):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
+        return pipeline.file_tail(self.stderr_path, n)
 
     def __enter__(self):
         return self.start()
