@@ -26,6 +26,8 @@ struct processor_options {
          * status per order_id"); 0: not at all. */
         long long dedupe_retention_ms;
         const char *changelog_topic;  /* copied; the store's changelog */
+        long long txn_min_ms;         /* ... or, this long after the first,
+                                         as soon as nothing more is queued */
         struct metrics *metrics;      /* borrowed; NULL: no metrics */
         /* Called on the processor thread when librdkafka reports that
          * every broker is down, so readiness drops at once. May be NULL. */

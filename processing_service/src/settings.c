@@ -23,6 +23,8 @@ const char processing_settings_usage[] =
         "                    (default: KAFKA_GROUP_ID-hostname)\n"
         "  TXN_MAX_RECORDS   records per transaction (default 10000)\n"
         "  TXN_MAX_MS        longest a transaction stays open (default 20)\n"
+        "  TXN_MIN_MS        shortest: after it, commit as soon as no record\n"
+        "                    is waiting (default 0; TXN_MAX_MS: fixed cadence)\n"
         "  DEDUPE_RETENTION  how long an order_id is remembered: the same\n"
         "                    order_id gets one status within it (default 7d;\n"
         "                    units ms, s, m, h, d; 0: off)\n"
@@ -53,6 +55,8 @@ static int settings_read(struct processing_settings *s, const struct config *cfg
                            &s->txn_max_records, errstr, errstr_size) < 0 ||
             config_get_int("TXN_MAX_MS", 20, 1, 600000, &s->txn_max_ms,
                            errstr, errstr_size) < 0 ||
+            config_get_int("TXN_MIN_MS", 0, 0, s->txn_max_ms, &s->txn_min_ms,
+                           errstr, errstr_size) < 0 ||
             config_get_duration_ms("DEDUPE_RETENTION", DEDUPE_RETENTION_DEFAULT_MS,
                                    0, DEDUPE_RETENTION_MAX_MS,
                                    &s->dedupe_retention_ms, errstr,
@@ -77,6 +81,7 @@ void processing_settings_options(const struct service *svc,
                 .transactional_id = s->transactional_id,
                 .txn_max_records = s->txn_max_records,
                 .txn_max_ms = s->txn_max_ms,
+                .txn_min_ms = s->txn_min_ms,
                 .dedupe_retention_ms = s->dedupe_retention_ms,
                 .changelog_topic = s->dedupe_topic,
                 .metrics = svc->metrics,

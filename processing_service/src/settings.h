@@ -23,6 +23,7 @@ struct processing_settings {
         long long txn_max_ms;      /* TXN_MAX_MS */
         long long dedupe_retention_ms; /* DEDUPE_RETENTION; 0: off */
         char *dedupe_topic;        /* DEDUPE_TOPIC */
+        long long txn_min_ms;      /* TXN_MIN_MS */
         struct rules rules;        /* MAX_QUANTITY and the catalog */
 };
 
