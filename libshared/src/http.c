@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "http_drain.h"
+#include "shared/deadline.h"
 #include "shared/http.h"
 #include "shared/jsonw.h"
 #include "shared/log.h"
@@ -550,4 +551,24 @@ int http_server_drain(struct http_server *srv, int timeout_ms)
 int http_server_port(const struct http_server *srv)
 {
         return srv ? srv->port : -1;
+}
+
+void http_discard_body(struct mg_connection *conn, size_t max_bytes,
+                       int max_ms)
+{
+        int64_t deadline = deadline_in(max_ms);
+        char buf[16384];
+        size_t total = 0;
+
+        /* mg_read() stops at the end of a Content-Length or chunked body,
+         * and at civetweb's request_timeout_ms when the client stalls. */
+        while (total < max_bytes && !deadline_passed(deadline)) {
+                size_t want = max_bytes - total;
+                int n = mg_read(conn, buf,
+                                want < sizeof(buf) ? want : sizeof(buf));
+
+                if (n <= 0)
+                        break;
+                total += (size_t)n;
+        }
 }

@@ -121,16 +121,24 @@ static int conn_read(void *arg, char *buf, size_t len)
         return mg_read(arg, buf, len);
 }
 
-/* 413 for a body over 'max_body_bytes', closing the connection so the
- * rest of the body is never read. */
+/* What a 413 still reads of the body it refuses before closing. */
+#define DISCARD_MAX_BYTES (8u << 20)
+#define DISCARD_MAX_MS 5000
+
+/* 413 for a body over 'max_body_bytes'. The reply goes first, then what
+ * the client still sends is read and dropped (up to a bound) before the
+ * connection closes: a close with unread data would reset the connection,
+ * and a client still writing its body would never read the 413. */
 static int reply_too_large(struct mg_connection *conn, size_t max_body_bytes)
 {
         char message[64];
 
         snprintf(message, sizeof(message), "the body is over %zu bytes",
                  max_body_bytes);
-        return http_reply_error(conn, 413, "payload_too_large", message, NULL,
-                                CONNECTION_CLOSE);
+        http_reply_error(conn, 413, "payload_too_large", message, NULL,
+                         CONNECTION_CLOSE);
+        http_discard_body(conn, DISCARD_MAX_BYTES, DISCARD_MAX_MS);
+        return 413;
 }
 
 static int reply_model_error(struct mg_connection *conn,

@@ -93,4 +93,12 @@ int http_reply_error(struct mg_connection *conn, int status, const char *code,
                      const char *message, const char *field,
                      const char *extra_headers);
 
+/* After a reply sent with "Connection: close" to a request whose body is
+ * not wanted (413): read and throw away what the client still sends, at
+ * most 'max_bytes' and for at most 'max_ms', so that a client still
+ * writing its body does not get a reset (and loses the reply) when the
+ * server closes with unread data: nginx's lingering close. */
+void http_discard_body(struct mg_connection *conn, size_t max_bytes,
+                       int max_ms);
+
 #endif
