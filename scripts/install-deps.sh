@@ -5,9 +5,11 @@
 #   scripts/install-deps.sh --runtime  only what the services need to run
 set -euo pipefail
 
-runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4)
+# libssl-dev at run time too: civetweb 1.15 dlopen()s "libcrypto.so" for
+# HTTPS (and "libssl.so", which order_service brings: civetweb_tls_compat.c).
+runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4 libssl3 libssl-dev)
 build=(build-essential cmake ninja-build pkg-config git
-       librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev)
+       librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev libssl-dev clang)
 test=(libcmocka-dev openjdk-17-jre-headless maven kcat curl jq python3 python3-venv python3-pip python3-yaml
       shellcheck docker-compose wrk procps)
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
 #include "publisher.h"
 #include "request.h"
 #include "shared/http.h"
@@ -32,7 +33,7 @@ static const char *const routes[] = {
 };
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 /* The statuses whose counters are looked up without the registry lock. */
-static const int codes[] = {200, 202, 400, 404, 405, 411,
+static const int codes[] = {200, 202, 400, 401, 404, 405, 411,
                             413, 415, 500, 503, 504};
 #define CODE_COUNT (sizeof(codes) / sizeof(codes[0]))
 
@@ -40,6 +41,7 @@ struct api {
         struct publisher *publisher;
         struct kafka_watch *watch;
         struct metrics *metrics;
+        const struct auth *auth;
         char *topic;
         size_t max_body_bytes;
         atomic_bool stopping;
@@ -61,6 +63,7 @@ struct api *api_new(const struct api_options *opts)
         api->publisher = opts->publisher;
         api->watch = opts->watch;
         api->metrics = opts->metrics;
+        api->auth = opts->auth;
         api->max_body_bytes = opts->max_body_bytes;
         api->in_flight = metrics_gauge(
                 api->metrics, "http_requests_in_flight",
@@ -336,6 +339,8 @@ int api_orders_handler(struct mg_connection *conn, void *arg)
         struct api *api = arg;
         int ret;
 
+        if ((ret = auth_require(api->auth, conn)) != 0)
+                return ret;
         metric_gauge_add(api->in_flight, 1);
         ret = orders_handle(api, conn);
         metric_gauge_add(api->in_flight, -1);

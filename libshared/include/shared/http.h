@@ -40,6 +40,11 @@ struct http_server_options {
         bool cors_disabled;        /* no Access-Control-* answers at all
                                     * (civetweb's default origin is "*") */
         int keep_alive_timeout_ms; /* idle keep-alive wait; 0: 500 ms */
+        /* Both set: HTTPS only, with this PEM certificate (chain) and its
+         * PEM private key (civetweb wants them in one file; we load them
+         * into its OpenSSL context ourselves). Borrowed for the call. */
+        const char *tls_cert_file;
+        const char *tls_key_file;
 };
 
 struct http_server;
