@@ -9,9 +9,9 @@ set -euo pipefail
 # HTTPS (and "libssl.so", which order_service brings: civetweb_tls_compat.c).
 runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4 libssl3 libssl-dev)
 build=(build-essential cmake ninja-build pkg-config git
-       librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev libssl-dev clang)
+       librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev libssl-dev)
 test=(libcmocka-dev openjdk-17-jre-headless maven kcat curl jq python3 python3-venv python3-pip python3-yaml
-      shellcheck docker-compose wrk procps)
+      shellcheck docker-compose wrk procps clang)
 
 case "${1:-}" in
 --runtime) wanted=("${runtime[@]}") ;;
