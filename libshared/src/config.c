@@ -252,12 +252,26 @@ int config_get_string(const char *name, const char *def, size_t max_len,
         return 0;
 }
 
+int log_format_parse(const char *s, enum log_format *out)
+{
+        if (!s || !*s)
+                *out = LOG_FORMAT_AUTO;
+        else if (strcasecmp(s, "pretty") == 0)
+                *out = LOG_FORMAT_PRETTY;
+        else if (strcasecmp(s, "json") == 0)
+                *out = LOG_FORMAT_JSON;
+        else
+                return -1;
+        return 0;
+}
+
 /* The shared variables: one row each, all checked the same way. */
 enum config_kind {
         KIND_STRING,       /* 1..max bytes, no control characters */
         KIND_TOPIC,        /* a valid Kafka topic name */
         KIND_INT,          /* min..max */
         KIND_LOG_LEVEL,    /* debug, info, warn, error */
+        KIND_LOG_FORMAT,   /* pretty, json; unset: by the terminal */
         KIND_OFFSET_RESET, /* earliest, latest, error */
 };
 
@@ -291,6 +305,8 @@ static const struct config_var config_vars[] = {
          FIELD(http_port)},
         {"LOG_LEVEL", KIND_LOG_LEVEL, 0, 0, "info", DEF_FIXED,
          FIELD(log_level)},
+        {"LOG_FORMAT", KIND_LOG_FORMAT, 0, 0, NULL, DEF_FIXED,
+         FIELD(log_format)},
         {"TOPIC_PARTITIONS", KIND_INT, 1, 10000, "6", DEF_FIXED,
          FIELD(topic_partitions)},
         {"TOPIC_REPLICATION_FACTOR", KIND_INT, 1, 32, "1", DEF_FIXED,
@@ -322,14 +338,14 @@ static bool topic_name_is_valid(const char *s, size_t max_len)
         return true;
 }
 
-/* Read one row into 'cfg'. */
-/* Check a string row's value 's' for its kind (a log level is parsed into
- * 'field'). */
+/* Check a string row's value 's' for its kind (a log level or format is
+ * parsed into 'field'). */
 static int config_check_kind(const struct config_var *var, const char *s,
                              char *field, char *errstr, size_t errstr_size)
 {
         char q[QUOTE_MAX + 4];
         enum log_level level;
+        enum log_format format;
 
         quote_value(s ? s : "", q, sizeof(q));
         switch (var->kind) {
@@ -341,6 +357,14 @@ static int config_check_kind(const struct config_var *var, const char *s,
                                             "error)",
                                             var->name, q);
                 *(enum log_level *)(void *)field = level;
+                return 0;
+        case KIND_LOG_FORMAT:
+                if (log_format_parse(s, &format) == -1)
+                        return error_set(errstr, errstr_size,
+                                         "%s: unknown log format '%s' "
+                                         "(expected pretty, json)",
+                                         var->name, q);
+                *(enum log_format *)(void *)field = format;
                 return 0;
         case KIND_OFFSET_RESET:
                 if (s && strcmp(s, "earliest") != 0 &&
@@ -402,7 +426,7 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                 free(s);
                 return -1;
         }
-        if (var->kind == KIND_LOG_LEVEL)
+        if (var->kind == KIND_LOG_LEVEL || var->kind == KIND_LOG_FORMAT)
                 free(s);
         else
                 *(char **)(void *)field = s;
