@@ -8,7 +8,10 @@
  * checks that the path is exactly its own (a prefix match is a 404).
  *
  * Handlers run on civetweb's worker threads; the server's route list only
- * grows and is only read through civetweb's own handler table. */
+ * grows and is only read through civetweb's own handler table.
+ *
+ * HTTPS: civetweb wants the certificate and key in one PEM file; we load
+ * the two files into its SSL_CTX from its init_ssl callback instead. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -396,7 +399,8 @@ struct http_tls_files {
         char errstr[256];
 };
 
-/* Put the first OpenSSL error (or 'what') into 'tls->errstr'. */
+/* Put "<var>: cannot use '<path>'" and OpenSSL's first error into
+ * 'tls->errstr'; returns -1. */
 static int tls_fail(struct http_tls_files *tls, const char *var,
                     const char *path)
 {
