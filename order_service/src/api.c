@@ -71,7 +71,7 @@ struct api *api_new(const struct api_options *opts)
         api->publish_seconds = metrics_histogram(
                 api->metrics, "order_publish_duration_seconds",
                 "Time from produce to the broker's acknowledgement", NULL,
-                metrics_latency_buckets, metrics_latency_buckets_count);
+                metrics_stage_buckets, metrics_stage_buckets_count);
         return api;
 }
 

@@ -344,11 +344,7 @@ class Service:
             return f.read().splitlines()
 
     def stderr_tail(self, n=40):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
+        return file_tail(self.stderr_path, n)
 
     def metrics(self):
         return self.get("/metrics").text
@@ -363,6 +359,15 @@ class Service:
             with contextlib.suppress(Exception):
                 self._out.close()
                 self._err.close()
+
+
+def file_tail(path, n=40):
+    """The last n lines of a log file, as text ("" when unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def run_service(name, args=(), environ=None, timeout=30):

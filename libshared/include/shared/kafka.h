@@ -134,6 +134,12 @@ int kafka_subscribe(rd_kafka_t *consumer, const char *topic, char *errstr,
  * cannot be read. */
 int64_t kafka_consumer_lag(rd_kafka_t *consumer);
 
+/* How long ago, in ms on the wall clock, 'msg' was stamped (its
+ * CreateTime: when its producer called produce()); -1 when it has no
+ * timestamp. A record from the future (clocks of two hosts) is 0 ms old.
+ * For the stage histograms of docs/bench.md. */
+int64_t kafka_record_age_ms(const rd_kafka_message_t *msg);
+
 /* --- producers (kafka_producer.c) --- */
 
 /* When 'err' (of an error callback of 'rk') is a fatal error, write the
