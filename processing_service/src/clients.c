@@ -16,6 +16,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
         struct processor *p = opaque;
 
+        if (kafka_error_is_auth(err))
+                return; /* logged once by kafka.c's log callback */
+
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
                 if (p->on_all_brokers_down)
                         p->on_all_brokers_down(p->arg);

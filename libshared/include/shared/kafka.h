@@ -119,6 +119,16 @@ int kafka_topic_create(rd_kafka_t *rk, const char *topic, int partitions,
 bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
                         size_t ntopics, int timeout_ms);
 
+/* Whether 'err' of an error callback is an authentication failure (SASL
+ * or TLS). kafka_conf_new()'s log callback has logged it once as an error,
+ * so error callbacks need not: a wrong password is one line, not one per
+ * reconnect. */
+bool kafka_error_is_auth(int err);
+
+/* A client has reached the broker: the next authentication failure is an
+ * error line again (called by the readiness watch). */
+void kafka_auth_succeeded(void);
+
 /* The value of header 'name' of 'msg' as a new NUL-terminated string
  * (free(3) it), or NULL when absent. */
 char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name);
