@@ -12,6 +12,10 @@ struct order_settings {
         int http_threads;        /* HTTP_THREADS */
         int delivery_timeout_ms; /* DELIVERY_TIMEOUT_MS */
         int linger_ms;           /* KAFKA_LINGER_MS, or ours */
+        long long view_max_orders;   /* ORDER_VIEW_MAX_ORDERS */
+        long long view_retention_s;  /* ORDER_VIEW_RETENTION, 0: none */
+        int stream_max;              /* ORDER_STREAM_MAX */
+        int stream_heartbeat_ms;     /* ORDER_STREAM_HEARTBEAT_MS */
 };
 
 /* service_def.settings_load: read the variables into 'settings' (a struct

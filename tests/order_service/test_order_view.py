@@ -1,0 +1,173 @@
+"""The order's life on the API against the real broker: GET /orders/{id}
+from the order-status view (on any instance), the long-poll, the reused
+order_id (202 duplicate / 409), and hostile paths. processing_service runs
+too, so statuses become confirmed or rejected."""
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+import orders
+import pipeline
+import processing
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    """processing_service and two order_service instances on topics of
+    their own: 'a' takes the POSTs, 'b' answers for them."""
+    topics = processing.Topics("view")
+    bootstrap = pipeline.kafka_bootstrap()
+    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "ORDERS_TOPIC": topics.orders,
+           "NOTIFICATIONS_TOPIC": topics.notifications, "TOPIC_PARTITIONS": 3,
+           "ORDER_STREAM_HEARTBEAT_MS": 1000}
+    started = []
+    try:
+        a = pipeline.Service("order_service", env)
+        started.append(a.start())
+        a.wait_ready(90)
+        proc = pipeline.Service("processing_service", topics.environ(bootstrap))
+        started.append(proc.start())
+        b = pipeline.Service("order_service", env)
+        started.append(b.start())
+        b.wait_ready(90)
+        a.topics = topics
+        yield a, b
+    finally:
+        codes = [s.stop() for s in reversed(started)]
+        for s in started:
+            if s.proc.returncode != 0:
+                print(s.stderr_tail(60))
+        assert codes == [0] * len(started)
+
+
+def get(svc, path, timeout=40):
+    return orders.request(svc.port, "GET", path, timeout=timeout)
+
+
+def wait_status(svc, order_id, statuses, timeout=60):
+    def done():
+        r = get(svc, f"/orders/{order_id}?wait=5")
+        return r if r.status == 200 and r.json()["status"] in statuses else None
+    return pipeline.wait_until(done, timeout, f"{order_id} in {statuses}")
+
+
+def test_get_on_a_second_instance_for_an_order_posted_to_the_first(pipe):
+    a, b = pipe
+    sent = orders.order(quantity=3)
+    resp = orders.post(a.port, sent)
+    assert resp.status == 202, resp
+    r = wait_status(b, sent["order_id"], {"confirmed"})
+    assert r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert set(body) == {"order_id", "status", "reason", "user_id", "item",
+                         "quantity", "created_at", "processed_at"}
+    assert body["order_id"] == sent["order_id"]
+    assert body["reason"] is None
+    assert (body["user_id"], body["item"], body["quantity"]) == \
+        (sent["user_id"], sent["item"], sent["quantity"])
+    assert orders.RFC3339_MS_UTC.match(body["created_at"]), body
+    assert orders.RFC3339_MS_UTC.match(body["processed_at"]), body
+    # Following the Location of the 202 gives the same order.
+    assert get(a, resp.headers["location"]).json()["order_id"] == sent["order_id"]
+
+
+def test_a_rejected_order_says_why(pipe):
+    a, b = pipe
+    sent = orders.order(quantity=101)  # over processing's MAX_QUANTITY
+    assert orders.post(a.port, sent).status == 202
+    body = wait_status(b, sent["order_id"], {"rejected"}).json()
+    assert body["reason"] == "quantity_limit"
+
+
+def test_long_poll_answers_with_the_final_status_soon_after_it_is_visible(pipe):
+    """The long-poll returns the final status; its latency after the status
+    became visible is printed (the bound asserted is only a generous one)."""
+    a, b = pipe
+    latencies = []
+    for _ in range(5):
+        sent = orders.order()
+        t0 = time.monotonic()
+        assert orders.post(a.port, sent).status == 202
+        r = get(b, f"/orders/{sent['order_id']}?wait=30")
+        elapsed = time.monotonic() - t0
+        assert r.status == 200, r
+        assert r.json()["status"] == "confirmed", r
+        latencies.append(elapsed)
+    print(f"POST to final status on another instance, long-poll: "
+          f"{[round(x * 1000) for x in latencies]} ms")
+    assert max(latencies) < 25
+
+
+def test_long_poll_times_out_with_the_current_state(pipe):
+    a, b = pipe
+    t0 = time.monotonic()
+    r = get(b, "/orders/never-posted-1?wait=0.5")
+    assert 0.4 < time.monotonic() - t0 < 10
+    assert r.status == 404 and r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("wait", ["0", "31", "-1", "abc", "1e3", ""])
+def test_a_bad_wait_is_400(pipe, wait):
+    a, _ = pipe
+    r = get(a, f"/orders/x?wait={wait}")
+    assert r.status == 400, r
+    assert r.json()["error"]["field"] == "wait"
+
+
+def test_unknown_order_is_404_json(pipe):
+    a, _ = pipe
+    r = get(a, "/orders/no-such-order")
+    assert r.status == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+def test_reused_order_id_same_content_202_duplicate_other_content_409(pipe):
+    a, b = pipe
+    sent = orders.order()
+    assert orders.post(a.port, sent).status == 202
+    wait_status(b, sent["order_id"], {"accepted", "confirmed"})
+    again = orders.post(b.port, sent)
+    assert again.status == 202, again
+    assert again.json() == {"order_id": sent["order_id"], "status": "accepted",
+                            "duplicate": True}
+    assert again.headers["location"] == "/orders/" + sent["order_id"]
+    other = orders.post(b.port, dict(sent, quantity=sent["quantity"] + 1))
+    assert other.status == 409, other
+    assert other.json()["error"] == {"code": "order_id_conflict",
+                                     "message": "this order_id was used for another order",
+                                     "field": "order_id"}
+    # No new record: the topic holds the order once.
+    records = pipeline.read_topic(pipeline.kafka_bootstrap(), a.topics.orders,
+                                  expect=1, timeout=10)
+    assert sum(1 for r in records if r.key == sent["order_id"]) == 1
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/orders/..%2f", 404),
+    ("/orders/..%2F..%2Fetc%2Fpasswd", 404),
+    ("/orders/" + "a" * 1024, 400),
+    ("/orders/" + "a" * 65, 400),
+    ("/orders/a%00b", 400),
+    ("/orders/%00", 400),
+    ("/orders/a%20b", 400),
+    ("/orders/%C3%A9", 400),
+    ("/orders/%ZZ", 400),
+    ("/orders/a/b", 404),
+    ("/orders/", 400),
+    ("/orders//events", 400),
+    ("/orders/x/events/y", 404),
+    ("/events", 400),
+    ("/events?user_id=", 400),
+    ("/events?user_id=%00", 400),
+])
+def test_hostile_paths_are_json_4xx(pipe, path, status):
+    a, _ = pipe
+    r = get(a, path, timeout=10)
+    assert r.status in (status, 400, 404), r
+    assert r.headers["content-type"] == "application/json", r
+    assert "error" in r.json()
+    # And the service is still there.
+    assert get(a, "/healthz").status == 200
