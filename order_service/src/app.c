@@ -13,6 +13,7 @@
 #include "settings.h"
 #include "stream.h"
 #include "view.h"
+#include "ws.h"
 #include "shared/kafka_watch.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -34,6 +35,7 @@ struct order_app {
         struct api *api;
         struct view *view;
         struct stream *stream;
+        struct ws *ws;
         struct orders_routes routes;
 };
 
@@ -125,6 +127,8 @@ void *order_app_start(struct service *svc, char *errstr, size_t errstr_size)
         });
         if (!app->stream)
                 goto oom;
+        if (!(app->ws = ws_new(app->view, app->stream, errstr, errstr_size)))
+                goto fail;
         app->api = api_new(&(struct api_options){
                 .publisher = app->pub,
                 .watch = svc->watch,
@@ -158,6 +162,7 @@ int order_app_routes(struct service *svc, char *errstr, size_t errstr_size)
                                      errstr, errstr_size) == -1 ||
             http_server_route(svc->http, "/events", stream_events_handler,
                               app->stream, errstr, errstr_size) == -1 ||
+            ws_route(app->ws, svc->http, errstr, errstr_size) == -1 ||
             http_server_route(svc->http, "/openapi.json", api_openapi_handler,
                               app->api, errstr, errstr_size) == -1)
                 return -1;
@@ -193,6 +198,7 @@ void order_app_destroy(struct service *svc)
                 return;
         publisher_destroy(app->pub, s->delivery_timeout_ms);
         api_destroy(app->api);
+        ws_destroy(app->ws);
         stream_destroy(app->stream);
         view_destroy(app->view);
         free(app);

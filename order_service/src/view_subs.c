@@ -131,7 +131,8 @@ static struct view_hit *history_collect(struct view_store *store,
                         *n += hits_of(e, hits + *n);
                 }
         }
-        qsort(hits, *n, sizeof(*hits), hit_cmp);
+        if (*n > 1)
+                qsort(hits, *n, sizeof(*hits), hit_cmp);
         return hits;
 }
 

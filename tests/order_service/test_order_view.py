@@ -12,6 +12,7 @@ import requests
 import orders
 import pipeline
 import processing
+import streams
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +172,101 @@ def test_hostile_paths_are_json_4xx(pipe, path, status):
     assert "error" in r.json()
     # And the service is still there.
     assert get(a, "/healthz").status == 200
+
+
+def test_sse_order_stream_carries_accepted_then_confirmed(pipe):
+    a, b = pipe
+    sent = orders.order()
+    stream = streams.SSE(b.port, f"/orders/{sent['order_id']}/events")
+    try:
+        assert stream.status == 200
+        assert stream.headers["content-type"] == "text/event-stream"
+        assert orders.post(a.port, sent).status == 202
+        first = stream.next_event()
+        second = stream.next_event()
+        assert first["event"] == "accepted" and second["event"] == "confirmed", (first, second)
+        assert first["id"].startswith(a.topics.orders + "-")
+        assert second["id"].startswith(a.topics.notifications + "-")
+        assert first["data"]["status"] == "accepted"
+        assert first["data"]["processed_at"] is None
+        assert second["data"]["status"] == "confirmed"
+        assert second["data"]["order_id"] == sent["order_id"]
+        # Idle: the heartbeat comment (every second in this test).
+        assert stream.next_event(timeout=3) is None
+        assert stream.heartbeats >= 1
+    finally:
+        stream.close()
+
+
+def test_sse_resume_after_a_dropped_connection_has_no_gap_and_no_duplicate(pipe):
+    a, b = pipe
+    user = pipeline.unique("user")
+    sent = [orders.order(user_id=user) for _ in range(6)]
+    expected = 2 * len(sent)
+    stream = streams.SSE(b.port, f"/events?user_id={user}")
+    for o in sent[:3]:
+        assert orders.post(a.port, o).status == 202
+    got = [stream.next_event() for _ in range(3)]
+    assert None not in got
+    stream.close()  # dropped, with events still to come
+    for o in sent[3:]:
+        assert orders.post(a.port, o).status == 202
+    for o in sent:
+        wait_status(b, o["order_id"], {"confirmed"})
+    stream = streams.SSE(b.port, f"/events?user_id={user}", last_event_id=got[-1]["id"])
+    try:
+        while len(got) < expected:
+            ev = stream.next_event(timeout=20)
+            assert ev is not None, f"{len(got)} of {expected} events"
+            got.append(ev)
+        assert stream.next_event(timeout=2) is None  # nothing more
+    finally:
+        stream.close()
+    ids = [e["id"] for e in got]
+    assert len(ids) == len(set(ids)) == expected
+    for o in sent:
+        mine = [e["event"] for e in got if e["data"]["order_id"] == o["order_id"]]
+        assert mine == ["accepted", "confirmed"], (o, mine)
+    # ?since= resumes the same way as the header.
+    stream = streams.SSE(b.port, f"/events?user_id={user}&since={ids[-2]}")
+    try:
+        assert stream.next_event(timeout=10)["id"] == ids[-1]
+        assert stream.next_event(timeout=2) is None
+    finally:
+        stream.close()
+
+
+def test_websocket_subscribe_flow(pipe):
+    a, b = pipe
+    sent = orders.order()
+    ws = streams.ws_connect(b.port)
+    try:
+        ws.send(json.dumps({"subscribe": {"nope": 1}}))
+        assert json.loads(ws.recv())["error"]["code"] == "invalid_value"
+        ws.send(json.dumps({"subscribe": {"order_id": sent["order_id"]}}))
+        assert orders.post(a.port, sent).status == 202
+        first = json.loads(ws.recv())
+        second = json.loads(ws.recv())
+        assert (first["event"], second["event"]) == ("accepted", "confirmed")
+        assert first["id"].startswith(a.topics.orders + "-")
+        assert second["data"]["status"] == "confirmed"
+        assert second["data"]["order_id"] == sent["order_id"]
+        ws.send(json.dumps({"subscribe": {"order_id": "other"}}))
+        assert json.loads(ws.recv())["error"]["code"] == "already_subscribed"
+    finally:
+        ws.close()
+    # A user subscription with "since" resumes after that event.
+    ws = streams.ws_connect(b.port)
+    try:
+        ws.send(json.dumps({"subscribe": {"user_id": sent["user_id"],
+                                          "since": first["id"]}}))
+        got = json.loads(ws.recv())
+        # Events of this user after 'first', in the view's order: the
+        # confirmed of this order is among them.
+        seen = [got]
+        while got["id"] != second["id"]:
+            got = json.loads(ws.recv())
+            seen.append(got)
+        assert first["id"] not in [e["id"] for e in seen]
+    finally:
+        ws.close()
