@@ -9,6 +9,7 @@
 #include "api.h"
 #include "app.h"
 #include "orders_get.h"
+#include "page.h"
 #include "publisher.h"
 #include "settings.h"
 #include "stream.h"
@@ -163,6 +164,8 @@ int order_app_routes(struct service *svc, char *errstr, size_t errstr_size)
             http_server_route(svc->http, "/events", stream_events_handler,
                               app->stream, errstr, errstr_size) == -1 ||
             ws_route(app->ws, svc->http, errstr, errstr_size) == -1 ||
+            http_server_route(svc->http, "/", page_handler, NULL, errstr,
+                              errstr_size) == -1 ||
             http_server_route(svc->http, "/openapi.json", api_openapi_handler,
                               app->api, errstr, errstr_size) == -1)
                 return -1;

@@ -2,7 +2,9 @@
 from the order-status view (on any instance), the long-poll, the reused
 order_id (202 duplicate / 409), and hostile paths. processing_service runs
 too, so statuses become confirmed or rejected."""
+import concurrent.futures
 import json
+import socket
 import threading
 import time
 
@@ -270,3 +272,82 @@ def test_websocket_subscribe_flow(pipe):
         assert first["id"] not in [e["id"] for e in seen]
     finally:
         ws.close()
+
+
+def read_until(sock, needle, deadline):
+    """Read 'sock' until 'needle' arrived; returns the time, or None."""
+    buf = b""
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            return None
+        if not data:
+            return None
+        buf += data
+    return time.monotonic()
+
+
+def test_a_thousand_subscribers_and_200_long_polls_leave_room_for_posts(pipe):
+    """500 SSE and 500 WebSocket subscribers to one user and 200 pending
+    long-polls: POST /orders is still answered, and every subscriber gets
+    the event (the latency is printed; bench/order_streams.py measures
+    throughput and p99)."""
+    a, b = pipe
+    user = pipeline.unique("many")
+    subs, polls = [], []
+    try:
+        for i in range(500):
+            subs.append(streams.sse_open(b.port, None, f"/events?user_id={user}"))
+            subs.append(streams.ws_open(b.port, user, by="user_id"))
+        polls = [streams.long_poll_open(b.port, i) for i in range(200)]
+        assert get(b, "/healthz", timeout=10).status == 200
+        sent = orders.order(user_id=user)
+        t0 = time.monotonic()
+        assert orders.post(b.port, sent, timeout=20).status == 202
+        deadline = time.monotonic() + 30
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            arrived = list(pool.map(
+                lambda s: read_until(s, sent["order_id"].encode(), deadline), subs))
+        missing = sum(1 for t in arrived if t is None)
+        assert missing == 0, f"{missing} of {len(subs)} subscribers got no event"
+        lat = sorted((t - t0) * 1000 for t in arrived)
+        print(f"1000 subscribers: POST to event p50={lat[500]:.0f} ms "
+              f"p99={lat[990]:.0f} ms max={lat[-1]:.0f} ms")
+    finally:
+        for s in subs + polls:
+            s.close()
+
+
+def test_past_the_stream_budget_a_stream_gets_503_and_a_long_poll_answers_at_once(pipe, services):
+    a, _ = pipe
+    env = {k: a.environ[k] for k in ("KAFKA_BOOTSTRAP_SERVERS", "ORDERS_TOPIC",
+                                     "NOTIFICATIONS_TOPIC", "TOPIC_PARTITIONS")}
+    c = services("order_service", dict(env, ORDER_STREAM_MAX=2))
+    c.wait_ready(90)
+    held = [streams.SSE(c.port, "/orders/x1/events"), streams.SSE(c.port, "/orders/x2/events")]
+    try:
+        assert [s.status for s in held] == [200, 200]
+        third = streams.SSE(c.port, "/orders/x3/events")
+        assert third.status == 503
+        assert third.body()["error"]["code"] == "too_many_streams"
+        third.close()
+        t0 = time.monotonic()
+        r = get(c, "/orders/x4?wait=20")
+        assert r.status == 404 and time.monotonic() - t0 < 10
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_the_page_at_root_is_html_that_follows_an_order(pipe):
+    a, _ = pipe
+    r = get(a, "/")
+    assert r.status == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert b"EventSource" in r.body and b"/events" in r.body
+    assert get(a, "/nothing-here").status == 404

@@ -1,7 +1,9 @@
 """Clients of order_service's live status streams: Server-Sent Events over
 a raw socket (so a test sees every byte and can drop the connection when it
 likes) and the WebSocket at /ws."""
+import base64
 import json
+import os
 import socket
 import time
 
@@ -80,3 +82,40 @@ def ws_connect(port, timeout=30):
     """A WebSocket client connection to /ws (websocket-client)."""
     import websocket
     return websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=timeout)
+
+
+def sse_open(port, order_id, path=None):
+    """A raw SSE request for one order (the reply is left to read)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    path = path or f"/orders/{order_id}/events"
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return s
+
+
+def ws_open(port, order_id, by="order_id"):
+    """A raw WebSocket, upgraded and subscribed to one order (or user)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise OSError("WebSocket refused")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise OSError(head.split(b"\r\n")[0].decode())
+    payload = json.dumps({"subscribe": {by: order_id}}).encode()
+    mask = os.urandom(4)
+    frame = bytes([0x81, 0x80 | len(payload)]) + mask + \
+        bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    s.sendall(frame)
+    return s
+
+
+def long_poll_open(port, i):
+    """A raw GET /orders/lp-<i>?wait=30, left pending."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(f"GET /orders/lp-{i}?wait=30 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return s
