@@ -13,7 +13,9 @@ usage() {
         cat <<USAGE
 usage: ./entrypoint.sh COMMAND
 
-With Docker (docker/docker-compose.yml, settings in docker/compose.env):
+With Docker or Podman (docker/docker-compose.yml, settings in docker/compose.env;
+the first of docker compose, docker-compose, podman compose, podman-compose;
+CONTAINER_ENGINE=docker or podman to choose):
   --build [ARGS]  build the images, start the stack, wait until it is healthy and
                   print its URLs; ARGS go to 'compose up' (e.g. --scale
                   processing_service=3). Extra profiles: COMPOSE_PROFILES=tools,metrics
@@ -26,6 +28,17 @@ Without Docker (on this machine; state, logs and pids under .local-run/):
                   the three services in the background, wait until they are ready
   --local-down    stop the services, then the broker; no process is left behind
 
+Dev mode, each in its own terminal (README "Dev mode"):
+  --kafka         a Kafka broker on 127.0.0.1:9092 in the foreground (data in
+                  .local-run/dev-kafka) until Ctrl-C
+  --run SERVICE   build the dev preset (incremental) and run SERVICE in the
+                  foreground in its folder, so SERVICE/.env applies (made from
+                  .env.example when missing)
+  --watch SERVICE as --run, and rebuild and restart it when a source of it or
+                  of libshared changes (inotifywait)
+  Logs on a terminal are pretty (time, level, message, key=value); LOG_FORMAT=json
+  gives the JSON lines. Notification lines are JSON always.
+
   --test          install what is missing, build under ASan/UBSan, run every test (ctest)
   --help          this text
 
@@ -33,6 +46,10 @@ Without Docker (on this machine; state, logs and pids under .local-run/):
 LOCAL_PROCESSING_PORT (8002), LOCAL_NOTIFICATION_PORT (8003), LOCAL_WAIT_S (120),
 PIPELINE_BIN_DIR (a build tree, e.g. build/dev, whose binaries to run instead of
 building the release preset), LOCAL_KAFKA_DIST_DIR (where Kafka's jars are cached).
+--kafka honours DEV_KAFKA_PORT (9092), LOCAL_RUN_DIR and LOCAL_KAFKA_DIST_DIR; --run
+and --watch PIPELINE_BIN_DIR (a build tree to run, and for --watch to rebuild in,
+instead of build/dev); the services read their variables (HTTP_PORT, LOG_LEVEL,
+LOG_FORMAT, ...) from the environment, then from SERVICE/.env.
 USAGE
 }
 
@@ -49,26 +66,94 @@ run_tests() {
 # --- Docker ---------------------------------------------------------------
 
 compose=()
+engine=""
 
-# Sets compose=(...) to the Compose plugin or docker-compose (v1, 1.29+),
-# with this stack's file and variables; dies with what to do when missing.
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Sets compose=(...) to the first Compose that is present: docker compose,
+# docker-compose, podman compose, podman-compose (CONTAINER_ENGINE=docker or
+# podman keeps to that engine's two), with this stack's file and variables,
+# and engine= to docker or podman. Dies with what to do when there is none.
 need_compose() {
-        command -v docker >/dev/null 2>&1 ||
-                die "Docker is not installed. Install Docker Engine with the Compose plugin
-  (https://docs.docker.com/engine/install/), or on Debian: apt-get install docker.io docker-compose.
-  Without Docker: ./entrypoint.sh --local"
-        if docker compose version >/dev/null 2>&1; then
-                compose=(docker compose)
-        elif command -v docker-compose >/dev/null 2>&1; then
-                compose=(docker-compose)
-        else
-                die "Docker Compose is missing: install the Compose plugin (docker compose) or
-  docker-compose (Debian: apt-get install docker-compose). Without Docker: ./entrypoint.sh --local"
+        local want=${CONTAINER_ENGINE:-}
+        case $want in
+        "" | docker | podman) ;;
+        *) die "CONTAINER_ENGINE is '$want': docker or podman (or unset: whichever is present)" ;;
+        esac
+        if [ "$want" != podman ]; then
+                if have docker && docker compose version >/dev/null 2>&1; then
+                        compose=(docker compose) engine=docker
+                elif have docker-compose; then
+                        compose=(docker-compose) engine=docker
+                fi
         fi
-        docker info >/dev/null 2>&1 ||
+        if [ -z "$engine" ] && [ "$want" != docker ]; then
+                if have podman && podman compose version >/dev/null 2>&1; then
+                        compose=(podman compose) engine=podman
+                elif have podman-compose; then
+                        compose=(podman-compose) engine=podman
+                fi
+        fi
+        [ -n "$engine" ] || no_compose "$want"
+        if [ "$engine" = docker ] && have docker && ! docker info >/dev/null 2>&1; then
                 die "cannot reach the Docker daemon: is it running (systemctl start docker), and may
   this user use it (the docker group)? Without Docker: ./entrypoint.sh --local"
-        compose+=(--env-file "$compose_env" -f "$compose_file")
+        fi
+        if [ "$engine" = podman ]; then
+                # Podman builds OCI images unless told otherwise, and OCI has no
+                # HEALTHCHECK: the stack's health would go unseen.
+                export BUILDAH_FORMAT=docker
+        fi
+        if [ "${compose[0]}" = podman-compose ]; then
+                # podman-compose 1.0 (Debian 12) has no --env-file: the file's
+                # variables go in the environment, which wins as in Compose;
+                # it ignores COMPOSE_PROJECT_NAME: -p.
+                compose_env_export
+                compose+=(-p "$(compose_var COMPOSE_PROJECT_NAME)")
+        else
+                compose+=(--env-file "$compose_env")
+        fi
+        compose+=(-f "$compose_file")
+}
+
+# Dies saying what is missing for engine $1 (docker, podman, or "" for any).
+no_compose() {
+        local without="Without a container engine: ./entrypoint.sh --local"
+        if [ "$1" != podman ] && have docker; then
+                die "Docker Compose is missing: install the Compose plugin (docker compose) or
+  docker-compose (Debian: apt-get install docker-compose). $without"
+        elif [ "$1" != docker ] && have podman; then
+                die "Podman has no Compose: install podman-compose (Debian: apt-get install
+  podman-compose), or use Podman 4.7+ with 'podman compose'. $without"
+        elif [ "$1" = docker ]; then
+                die "Docker is not installed (CONTAINER_ENGINE=docker). Install Docker Engine with the
+  Compose plugin (https://docs.docker.com/engine/install/), or on Debian: apt-get install docker.io
+  docker-compose. $without"
+        elif [ "$1" = podman ]; then
+                die "Podman is not installed (CONTAINER_ENGINE=podman). On Debian: apt-get install
+  podman podman-compose. $without"
+        fi
+        die "neither Docker nor Podman is installed. Install Docker Engine with the Compose plugin
+  (https://docs.docker.com/engine/install/; Debian: apt-get install docker.io docker-compose), or
+  Podman (Debian: apt-get install podman podman-compose; docs/deploy.md). $without"
+}
+
+# Exports each variable of docker/compose.env that the environment does not set.
+compose_env_export() {
+        local name value
+        while IFS='=' read -r name value; do
+                case $name in '' | \#*) continue ;; esac
+                [ -n "${!name:-}" ] || export "$name=$value"
+        done <"$compose_env"
+}
+
+# The ids of the stack's containers, stopped ones included.
+compose_ids() {
+        if [ "${compose[0]}" = podman-compose ]; then
+                "${compose[@]}" ps -q # already with -a; 1.0 has no --all
+        else
+                "${compose[@]}" ps --all -q
+        fi
 }
 
 # The value of VAR in docker/compose.env (the environment wins, as in Compose).
@@ -84,14 +169,18 @@ compose_var() {
 # Waits (bounded) until every container of the stack is healthy, or running
 # when it has no health check, and the one-shot setup has exited 0.
 wait_stack() {
-        local wait_s=${STACK_WAIT_S:-600} deadline pending id line name state health code
+        local wait_s=${STACK_WAIT_S:-600} deadline pending id line name state health code cli=$engine
+        # docker-compose may talk to Podman's Docker API socket (DOCKER_HOST)
+        # on a machine without the docker command: podman sees the same containers.
+        have "$cli" || cli=podman
+        have "$cli" || die "cannot watch the stack's health: no $engine command"
         deadline=$((SECONDS + wait_s))
         say "waiting for the stack to be healthy (up to ${wait_s}s; Elasticsearch and Kibana are slow to start)"
         while :; do
                 pending=()
                 while read -r id; do
                         [ -n "$id" ] || continue
-                        line=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}}' "$id")
+                        line=$("$cli" inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}}' "$id")
                         read -r name state health code <<<"$line"
                         name=${name#/}
                         case "$state/$health" in
@@ -103,7 +192,7 @@ wait_stack() {
                                 fi ;;
                         *) pending+=("$name:$state/$health") ;;
                         esac
-                done < <("${compose[@]}" ps --all -q)
+                done < <(compose_ids)
                 [ ${#pending[@]} -eq 0 ] && return 0
                 if [ "$SECONDS" -ge "$deadline" ]; then
                         "${compose[@]}" ps >&2 || true
@@ -252,23 +341,29 @@ Its notification (an ECS JSON line) appears in:
 EOF
 }
 
-# Stops the services (SIGTERM, SIGKILL after 30 s), then the broker.
+# Stops process $1 (service $2): SIGTERM, SIGKILL after 30 s; returns once
+# it is gone.
+stop_process() {
+        local pid=$1 deadline=$((SECONDS + 30))
+        kill -TERM "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do
+                if [ "$SECONDS" -ge "$deadline" ]; then
+                        echo "entrypoint.sh: $2 ignored SIGTERM for 30s: SIGKILL" >&2
+                        kill -KILL "$pid" 2>/dev/null || true
+                fi
+                sleep 0.1
+        done
+}
+
+# Stops the services, then the broker.
 local_down() {
-        local svc pidfile pid deadline
+        local svc pidfile pid
         for svc in notification_service processing_service order_service; do
                 pidfile=$run_dir/pids/$svc.pid
                 if pid_alive "$pidfile"; then
                         pid=$(cat "$pidfile")
                         say "stopping $svc (pid $pid)"
-                        kill -TERM "$pid" 2>/dev/null || true
-                        deadline=$((SECONDS + 30))
-                        while kill -0 "$pid" 2>/dev/null; do
-                                if [ "$SECONDS" -ge "$deadline" ]; then
-                                        echo "entrypoint.sh: $svc ignored SIGTERM for 30s: SIGKILL" >&2
-                                        kill -KILL "$pid" 2>/dev/null || true
-                                fi
-                                sleep 0.1
-                        done
+                        stop_process "$pid" "$svc"
                 fi
                 rm -f "$pidfile"
         done
@@ -276,6 +371,187 @@ local_down() {
                 say "stopping Kafka"
                 tests/kafka/broker.sh stop "$run_dir/kafka"
         fi
+}
+
+# --- Dev mode: each service in its own terminal ---------------------------
+
+# Runs a broker on 127.0.0.1:DEV_KAFKA_PORT (9092, what every .env.example
+# names) until Ctrl-C or SIGTERM, which stop it cleanly; its log follows on
+# the terminal. Data stays in $run_dir/dev-kafka for the next run.
+dev_kafka() {
+        local port=${DEV_KAFKA_PORT:-9092} dist=${LOCAL_KAFKA_DIST_DIR:-$run_dir/kafka-dist}
+        local state=$run_dir/dev-kafka
+        dev_kafka_state=$state
+        pid_alive "$state/pid" &&
+                die "a broker of $state already runs (pid $(cat "$state/pid")): another --kafka? Stop it with Ctrl-C there, or: tests/kafka/broker.sh stop $state"
+        if ! command -v java >/dev/null || ! command -v mvn >/dev/null || ! command -v kcat >/dev/null; then
+                scripts/install-deps.sh
+        fi
+        tests/kafka/broker.sh fetch "$dist"
+        # From here on every way out stops the broker; a signal is the
+        # normal way out.
+        trap dev_kafka_stop EXIT
+        trap 'exit 0' INT TERM
+        say "starting Kafka on 127.0.0.1:$port (data and server.log in $state)"
+        tests/kafka/broker.sh start "$state" "$dist" "$port" >/dev/null ||
+                die "Kafka did not start (above). Another port: DEV_KAFKA_PORT=9093 ./entrypoint.sh --kafka, and KAFKA_BOOTSTRAP_SERVERS=localhost:9093 in each service's .env"
+        say "Kafka is ready on 127.0.0.1:$port; Ctrl-C stops it. Its log:"
+        # tail ends when the broker does; 'wait' returns at once on a signal.
+        tail -n 0 -F --pid="$(cat "$state/pid")" "$state/server.log" &
+        dev_tail_pid=$!
+        wait "$dev_tail_pid" || true
+        dev_tail_pid=
+        die "Kafka exited on its own; see $state/server.log"
+}
+
+# For the EXIT trap, which runs outside dev_kafka.
+dev_kafka_state=''
+dev_tail_pid=''
+
+dev_kafka_stop() {
+        [ -z "$dev_tail_pid" ] || kill "$dev_tail_pid" 2>/dev/null || true
+        if pid_alive "$dev_kafka_state/pid"; then
+                say "stopping Kafka"
+                tests/kafka/broker.sh stop "$dev_kafka_state"
+        fi
+}
+
+# Checks that $1 names a service; exits 2 with the usage otherwise.
+dev_service() {
+        local svc
+        for svc in "${services[@]}"; do
+                [ "${1:-}" = "$svc" ] && return 0
+        done
+        echo "entrypoint.sh: name a service: ${services[*]}" >&2
+        exit 2
+}
+
+# Makes $1/.env from $1/.env.example when there is none, and says so.
+dev_dotenv() {
+        [ -f "$here/$1/.env" ] && return 0
+        cp "$here/$1/.env.example" "$here/$1/.env"
+        say "made $1/.env from $1/.env.example: edit it to change a setting (the environment wins)"
+}
+
+# The build tree of dev mode: PIPELINE_BIN_DIR, else build/dev (configured
+# here the first time, after installing what is missing).
+dev_build_dir() {
+        if [ -n "${PIPELINE_BIN_DIR:-}" ]; then
+                (cd "$here" && cd "$PIPELINE_BIN_DIR" && pwd)
+                return
+        fi
+        if [ ! -f "$here/build/dev/CMakeCache.txt" ]; then
+                scripts/install-deps.sh >&2
+                cmake --preset dev >/dev/null
+        fi
+        echo "$here/build/dev"
+}
+
+# Builds service $1 in build tree $2 (incremental). Returns the build's status.
+dev_build() {
+        say "building $1 in $2"
+        cmake --build "$2" --target "$1" -j "$(nproc)"
+}
+
+# Runs service $1 in the foreground in its own folder, so that its .env
+# applies; exec: Ctrl-C and SIGTERM reach the service itself. With
+# PIPELINE_BIN_DIR its binaries run as they are, else the dev preset's,
+# built first.
+dev_run() {
+        local svc=${1:-} dir binary
+        dev_service "$svc"
+        dir=$(dev_build_dir)
+        [ -n "${PIPELINE_BIN_DIR:-}" ] || dev_build "$svc" "$dir" || die "the build of $svc failed (above)"
+        binary=$(PIPELINE_BIN_DIR=$dir local_binary "$svc")
+        dev_dotenv "$svc"
+        cd "$here/$svc"
+        say "running $svc in $svc/ (Ctrl-C stops it)"
+        exec "$binary"
+}
+
+dev_watch_pid=''
+dev_inotify_pid=''
+
+# Starts service $2 (binary $1) in the background, in its folder.
+dev_watch_start() {
+        (cd "$here/$2" && exec "$1") &
+        dev_watch_pid=$!
+        say "started $2 (pid $dev_watch_pid)"
+}
+
+# Stops the watched service, if it runs, and reaps it.
+dev_watch_stop() {
+        [ -n "$dev_watch_pid" ] || return 0
+        stop_process "$dev_watch_pid" "pid $dev_watch_pid"
+        wait "$dev_watch_pid" 2>/dev/null || true
+        dev_watch_pid=
+}
+
+# Whether a changed path is one the service is built or configured from.
+dev_is_source() {
+        case ${1##*/} in
+        *.c | *.h | CMakeLists.txt | *.cmake | .env) return 0 ;;
+        esac
+        return 1
+}
+
+# Builds (in PIPELINE_BIN_DIR's tree or the dev preset's) and runs service
+# $1; after each change to a source of it or of libshared (or to its .env),
+# once the burst of changes is over, builds again and restarts it. A failed
+# build leaves the running service as it is and waits for the next change.
+dev_watch() {
+        local svc=${1:-} dir binary events path relevant burst_end status
+        dev_service "$svc"
+        command -v inotifywait >/dev/null ||
+                die "inotifywait is missing: scripts/install-deps.sh installs it (Debian: inotify-tools)"
+        dir=$(dev_build_dir)
+        [ -f "$dir/CMakeCache.txt" ] || die "--watch builds: PIPELINE_BIN_DIR=$dir is not a CMake build tree"
+        dev_dotenv "$svc"
+        # Watching starts before the first build: no change is missed.
+        exec {events}< <(exec inotifywait -m -r -q -e close_write,attrib,create,delete,moved_to \
+                --format '%w%f' "$here/libshared" "$here/$svc")
+        dev_inotify_pid=$!
+        trap 'dev_watch_stop; kill "$dev_inotify_pid" 2>/dev/null || true' EXIT
+        trap 'exit 0' INT TERM
+        if dev_build "$svc" "$dir"; then
+                binary=$(PIPELINE_BIN_DIR=$dir local_binary "$svc")
+                dev_watch_start "$binary" "$svc"
+        else
+                say "the build failed (above): waiting for a change"
+        fi
+        say "watching libshared/ and $svc/; Ctrl-C stops"
+        while :; do
+                if ! read -r -t 1 -u "$events" path; then
+                        kill -0 "$dev_inotify_pid" 2>/dev/null || die "inotifywait stopped"
+                        if [ -n "$dev_watch_pid" ] && ! kill -0 "$dev_watch_pid" 2>/dev/null; then
+                                status=0
+                                wait "$dev_watch_pid" || status=$?
+                                dev_watch_pid=
+                                say "$svc exited with status $status: waiting for a change"
+                        fi
+                        continue
+                fi
+                # A burst (a save, a checkout) ends after 0.3 s without an
+                # event, or after 5 s at most.
+                relevant=
+                burst_end=$((SECONDS + 5))
+                while :; do
+                        dev_is_source "$path" && relevant=$path
+                        [ "$SECONDS" -lt "$burst_end" ] || break
+                        read -r -t 0.3 -u "$events" path || break
+                done
+                [ -n "$relevant" ] || continue
+                say "${relevant#"$here"/} changed: rebuilding $svc"
+                if dev_build "$svc" "$dir"; then
+                        binary=$(PIPELINE_BIN_DIR=$dir local_binary "$svc")
+                        dev_watch_stop
+                        dev_watch_start "$binary" "$svc"
+                elif [ -n "$dev_watch_pid" ]; then
+                        say "the build failed (above): $svc keeps running its previous build; waiting for a change"
+                else
+                        say "the build failed (above): waiting for a change"
+                fi
+        done
 }
 
 case "${1:---help}" in
@@ -287,5 +563,8 @@ case "${1:---help}" in
 --ps) need_compose; "${compose[@]}" ps ;;
 --local) local_up ;;
 --local-down) local_down ;;
+--kafka) dev_kafka ;;
+--run) shift; dev_run "$@" ;;
+--watch) shift; dev_watch "$@" ;;
 *) usage >&2; exit 2 ;;
 esac

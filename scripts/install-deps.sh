@@ -9,7 +9,11 @@ runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4)
 build=(build-essential cmake ninja-build pkg-config git
        librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev)
 test=(libcmocka-dev openjdk-17-jre-headless maven kcat curl jq python3 python3-venv python3-pip python3-yaml
-      shellcheck docker-compose wrk procps)
+      shellcheck docker-compose wrk procps inotify-tools prometheus
+      podman runc debootstrap)
+# Go builds the pinned kustomize of the k8s tests (tests/k8s); any go will do,
+# Debian 12's 1.19 included, so golang-go only when there is none.
+command -v go >/dev/null || test+=(golang-go)
 
 case "${1:-}" in
 --runtime) wanted=("${runtime[@]}") ;;

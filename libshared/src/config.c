@@ -162,12 +162,26 @@ int config_get_string(const char *name, const char *def, size_t max_len,
         return 0;
 }
 
+int log_format_parse(const char *s, enum log_format *out)
+{
+        if (!s || !*s)
+                *out = LOG_FORMAT_AUTO;
+        else if (strcasecmp(s, "pretty") == 0)
+                *out = LOG_FORMAT_PRETTY;
+        else if (strcasecmp(s, "json") == 0)
+                *out = LOG_FORMAT_JSON;
+        else
+                return -1;
+        return 0;
+}
+
 /* The shared variables: one row each, all checked the same way. */
 enum config_kind {
         KIND_STRING,       /* 1..max bytes, no control characters */
         KIND_TOPIC,        /* a valid Kafka topic name */
         KIND_INT,          /* min..max */
         KIND_LOG_LEVEL,    /* debug, info, warn, error */
+        KIND_LOG_FORMAT,   /* pretty, json; unset: by the terminal */
         KIND_OFFSET_RESET, /* earliest, latest, error */
 };
 
@@ -201,6 +215,8 @@ static const struct config_var config_vars[] = {
          FIELD(http_port)},
         {"LOG_LEVEL", KIND_LOG_LEVEL, 0, 0, "info", DEF_FIXED,
          FIELD(log_level)},
+        {"LOG_FORMAT", KIND_LOG_FORMAT, 0, 0, NULL, DEF_FIXED,
+         FIELD(log_format)},
         {"TOPIC_PARTITIONS", KIND_INT, 1, 10000, "6", DEF_FIXED,
          FIELD(topic_partitions)},
         {"TOPIC_REPLICATION_FACTOR", KIND_INT, 1, 32, "1", DEF_FIXED,
@@ -232,6 +248,39 @@ static bool topic_name_is_valid(const char *s, size_t max_len)
         return true;
 }
 
+/* Read a LOG_LEVEL or LOG_FORMAT row into 'field'. */
+static int config_load_log_var(const struct config_var *var, char *field,
+                               char *errstr, size_t errstr_size)
+{
+        const char *v = config_value(var->name);
+        char q[QUOTE_MAX + 4];
+
+        if (var->kind == KIND_LOG_LEVEL) {
+                enum log_level level;
+                if (!v)
+                        v = var->def;
+                if (log_level_parse(v, &level) == 0) {
+                        *(enum log_level *)(void *)field = level;
+                        return 0;
+                }
+                quote_value(v, q, sizeof(q));
+                return error_set(errstr, errstr_size,
+                                 "%s: unknown log level '%s' (expected "
+                                 "debug, info, warn, error)",
+                                 var->name, q);
+        }
+        enum log_format format;
+        if (log_format_parse(v, &format) == 0) {
+                *(enum log_format *)(void *)field = format;
+                return 0;
+        }
+        quote_value(v, q, sizeof(q));
+        return error_set(errstr, errstr_size,
+                         "%s: unknown log format '%s' (expected pretty, "
+                         "json)",
+                         var->name, q);
+}
+
 /* Read one row into 'cfg'. */
 static int config_load_var(struct config *cfg, const struct config_var *var,
                            const struct config_defaults *defaults,
@@ -257,22 +306,9 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                 *(int *)(void *)field = (int)n;
                 return 0;
         }
-        case KIND_LOG_LEVEL: {
-                enum log_level level;
-                v = config_value(var->name);
-                if (!v)
-                        v = def;
-                if (log_level_parse(v, &level) == -1) {
-                        quote_value(v, q, sizeof(q));
-                        return error_set(errstr, errstr_size,
-                                            "%s: unknown log level '%s' "
-                                            "(expected debug, info, warn, "
-                                            "error)",
-                                            var->name, q);
-                }
-                *(enum log_level *)(void *)field = level;
-                return 0;
-        }
+        case KIND_LOG_LEVEL:
+        case KIND_LOG_FORMAT:
+                return config_load_log_var(var, field, errstr, errstr_size);
         case KIND_OFFSET_RESET:
                 v = config_value(var->name);
                 if (v && strcmp(v, "earliest") != 0 &&

@@ -53,7 +53,7 @@ static void jsonw_append(struct jsonw *w, const char *s, size_t len)
 
 static void jsonw_putc(struct jsonw *w, char c)
 {
-        strbuf_addch(&w->sb, c);
+        strbuf_add(&w->sb, &c, 1);
 }
 
 /* Length of the valid UTF-8 sequence at s[0..len) (lead byte >= 0x80), or

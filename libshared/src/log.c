@@ -8,7 +8,8 @@
  *  - appender "fd_write": the line with write(2) on a file descriptor, under
  *    a mutex, looping on short writes and EINTR; no stdio buffering.
  * The extra fields of a line travel from log_write() to the layout in
- * log4c_location_info_t.loc_data.
+ * log4c_location_info_t.loc_data. With LOG_FORMAT=pretty (or unset, on a
+ * terminal) the layout writes log_pretty.c's line for people instead.
  *
  * No rc file. log_init() never calls log4c_init(): in 1.2.4 that function
  * only registers the built-in types and then reads /etc/log4crc (or
@@ -39,6 +40,7 @@
 
 #include "shared/jsonw.h"
 #include "shared/log.h"
+#include "shared/log_pretty.h"
 #include "shared/util.h"
 
 #define LOG_CATEGORY "pipeline"
@@ -61,6 +63,8 @@ static struct {
         log4c_category_t *category; /* NULL: not initialised */
         char *service_name;
         enum log_level level;
+        bool is_pretty; /* log_pretty_format() instead of JSON */
+        bool is_colour; /* the pretty level in colour: fd is a terminal */
 } log_state;
 
 /* The descriptor lines go to; written by log_init()/log_fini() only, read
@@ -212,6 +216,28 @@ char *log_format_line(const char *service_name, enum log_level level,
         return jsonw_steal(&w, len_out); /* NULL when w.sb.failed */
 }
 
+/* The pretty line into w's buffer, grown to fit: the appender writes
+ * w->sb whatever the format. NULL without memory. */
+static const char *pretty_line(struct jsonw *w, const char *timestamp,
+                               const struct log_event_data *data,
+                               const char *message)
+{
+        struct strbuf *sb = &w->sb;
+        size_t len = log_pretty_format(sb->buf, sb->cap, timestamp,
+                                       data->level, message, data->fields,
+                                       data->nfields, log_state.is_colour);
+
+        if (len >= sb->cap) {
+                if (strbuf_grow(sb, len, 0) == -1)
+                        return NULL;
+                log_pretty_format(sb->buf, sb->cap, timestamp, data->level,
+                                  message, data->fields, data->nfields,
+                                  log_state.is_colour);
+        }
+        sb->len = len;
+        return sb->buf;
+}
+
 /* Layout "ecs_json". Runs on the logging thread; returns that thread's
  * buffer, valid until its next line, or NULL without memory. */
 static const char *ecs_json_format(const log4c_layout_t *layout,
@@ -228,6 +254,8 @@ static const char *ecs_json_format(const log4c_layout_t *layout,
         time_format_rfc3339((int64_t)event->evt_timestamp.tv_sec * 1000 +
                                     event->evt_timestamp.tv_usec / 1000,
                             timestamp, sizeof(timestamp));
+        if (log_state.is_pretty)
+                return pretty_line(w, timestamp, data, event->evt_msg);
         format_line(w, log_state.service_name, data->level, timestamp,
                     event->evt_msg, data->fields, data->nfields);
         return w->sb.failed ? NULL : w->sb.buf;
@@ -287,6 +315,7 @@ int log_init(const char *service_name, enum log_level level, int fd,
         log4c_category_t *category;
         log4c_appender_t *appender;
         log4c_layout_t *layout;
+        enum log_format format;
         char *name;
 
         if (!service_name || !*service_name || fd < 0) {
@@ -331,6 +360,12 @@ int log_init(const char *service_name, enum log_level level, int fd,
         free(log_state.service_name);
         log_state.service_name = name;
         log_state.level = level;
+        log_state.is_colour = isatty(fd) == 1;
+        /* LOG_FORMAT as config_load() vetted it; unset: by the terminal. */
+        if (log_format_parse(getenv("LOG_FORMAT"), &format) == -1)
+                format = LOG_FORMAT_AUTO;
+        log_state.is_pretty = format == LOG_FORMAT_PRETTY ||
+                              (format == LOG_FORMAT_AUTO && log_state.is_colour);
         log_state.category = category;
         return 0;
 }

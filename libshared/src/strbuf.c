@@ -61,16 +61,6 @@ fail:
         return -1;
 }
 
-void strbuf_add(struct strbuf *sb, const void *data, size_t len)
-{
-        if (strbuf_grow(sb, len, 0) == -1)
-                return;
-        if (len)
-                memcpy(sb->buf + sb->len, data, len);
-        sb->len += len;
-        sb->buf[sb->len] = '\0';
-}
-
 void strbuf_addstr(struct strbuf *sb, const char *s)
 {
         strbuf_add(sb, s, strlen(s));

@@ -12,7 +12,7 @@ const char order_settings_usage[] =
         "answers 202 once the broker has acknowledged it.\n\n"
         "Settings come from the environment (and ./.env); see\n"
         "docs/order_service.md. Besides the shared ones (KAFKA_*,\n"
-        "ORDERS_TOPIC, HTTP_PORT, LOG_LEVEL, TOPIC_PARTITIONS,\n"
+        "ORDERS_TOPIC, HTTP_PORT, LOG_LEVEL, LOG_FORMAT, TOPIC_PARTITIONS,\n"
         "TOPIC_REPLICATION_FACTOR):\n"
         "  HTTP_THREADS          worker threads, one per open connection (128)\n"
         "  DELIVERY_TIMEOUT_MS   give up on a delivery, answer 504 (10000)\n"

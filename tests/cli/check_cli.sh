@@ -37,6 +37,7 @@ check "--help" 0 "usage: $name" -- run_env "$bin" --help
 check "--version" 0 "^$name [0-9]+\.[0-9]+\.[0-9]+" -- run_env "$bin" --version
 check "unknown argument" 2 "--bogus" -- run_env "$bin" --bogus
 check "LOG_LEVEL=shouting" 2 "LOG_LEVEL" -- run_env LOG_LEVEL=shouting "$bin"
+check "LOG_FORMAT=loud" 2 "LOG_FORMAT" -- run_env LOG_FORMAT=loud "$bin"
 check "HTTP_PORT=70000" 2 "HTTP_PORT" -- run_env HTTP_PORT=70000 "$bin"
 check "HTTP_PORT=80x" 2 "HTTP_PORT" -- run_env HTTP_PORT=80x "$bin"
 check "TOPIC_PARTITIONS=0" 2 "TOPIC_PARTITIONS" -- run_env TOPIC_PARTITIONS=0 "$bin"

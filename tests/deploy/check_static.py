@@ -258,7 +258,7 @@ def grafana():
 def env_examples():
     """Each service folder's .env.example lists that service's variables
     with the contract's defaults."""
-    common = {"KAFKA_BOOTSTRAP_SERVERS": "localhost:9092", "LOG_LEVEL": "info",
+    common = {"KAFKA_BOOTSTRAP_SERVERS": "localhost:9092", "LOG_LEVEL": "info", "LOG_FORMAT": "",
               "TOPIC_PARTITIONS": "6", "TOPIC_REPLICATION_FACTOR": "1"}
     own = {"order_service": {"HTTP_PORT": "8001", "ORDERS_TOPIC": "orders",
                              "DELIVERY_TIMEOUT_MS": None, "HTTP_THREADS": None},

@@ -14,7 +14,6 @@ developer's own --local run nor the test broker is disturbed.
 import json
 import os
 import re
-import signal
 import subprocess
 
 import pytest
@@ -58,27 +57,13 @@ class LocalRun:
     def processes(self):
         """Every live process started for this run: they all inherited
         LOCAL_RUN_DIR=<this run's directory> from entrypoint.sh."""
-        marker = f"LOCAL_RUN_DIR={self.dir}".encode()
-        found = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as f:
-                    if marker in f.read().split(b"\0"):
-                        found.append(int(pid))
-            except OSError:
-                pass
-        return found
+        return pipeline.processes_with_env("LOCAL_RUN_DIR", self.dir)
 
     def down_and_check(self):
         """--local-down; then nothing of this run may be left. Whatever is
         left is killed so the test never leaks a process, and reported."""
         down = self.run("--local-down", timeout=120)
-        left = self.processes()
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        left = pipeline.kill_processes_with_env("LOCAL_RUN_DIR", self.dir)
         subprocess.run([pipeline.env("PIPELINE_BROKER_SH"), "clean",
                         os.path.join(self.dir, "kafka")], capture_output=True, timeout=60)
         assert down.returncode == 0, f"--local-down failed:\n{down.stderr}"

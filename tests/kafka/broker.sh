@@ -2,8 +2,11 @@
 # A real single-node Apache Kafka broker (KRaft) on 127.0.0.1 for the tests.
 #
 #   broker.sh fetch DIST          fetch Kafka's jars from Maven Central into DIST (once; cached)
-#   broker.sh start STATE DIST    start a broker whose files live in STATE; prints its bootstrap
+#   broker.sh start STATE DIST [PORT]
+#                                 start a broker whose files live in STATE; prints its bootstrap
 #                                 address. A STATE used before keeps its ports and data (a restart).
+#                                 With PORT it listens on 127.0.0.1:PORT (and fails at once, saying
+#                                 so, when that port is taken); without, on a free port.
 #   broker.sh stop STATE          stop it (SIGTERM, then SIGKILL after 30 s); data is kept
 #   broker.sh kill STATE          SIGKILL it at once (fault tests)
 #   broker.sh clean STATE         stop it and remove its data; server.log is kept
@@ -19,6 +22,15 @@ die() { echo "broker.sh: $*" >&2; exit 1; }
 
 free_port() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Whether a listener could bind 127.0.0.1:$1 (SO_REUSEADDR, as Kafka's).
+port_is_free() {
+        python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
 }
 
 is_running() {
@@ -58,9 +70,9 @@ cmd_fetch() {
         touch "$dist/.complete"
 }
 
-write_properties() {
-        local state=$1 port ctl
-        port=$(free_port)
+write_properties() { # write_properties STATE [PORT]
+        local state=$1 port=${2:-} ctl
+        [ -n "$port" ] || port=$(free_port)
         ctl=$(free_port)
         while [ "$ctl" = "$port" ]; do ctl=$(free_port); done
         cat >"$state/server.properties" <<PROPS
@@ -87,13 +99,23 @@ PROPS
 }
 
 cmd_start() {
-        local state=$1 dist=$2 pid deadline
+        local state=$1 dist=$2 port=${3:-} pid deadline
         [ -f "$dist/.complete" ] || die "no Kafka in $dist: run '$0 fetch $dist' first"
+        if [ -n "$port" ] && ! { [[ $port =~ ^[1-9][0-9]{0,4}$ ]] && [ "$port" -le 65535 ]; }; then
+                die "port '$port' is not a number from 1 to 65535"
+        fi
         mkdir -p "$state"
         state=$(cd "$state" && pwd)
         if is_running "$state"; then
                 answers_metadata "$state" && { cat "$state/bootstrap"; return 0; }
                 die "a broker of $state is running but does not answer"
+        fi
+        if [ -n "$port" ]; then
+                port_is_free "$port" ||
+                        die "127.0.0.1:$port is in use (another broker?); see who holds it: ss -ltnp 'sport = :$port'"
+                # The data stays: only the listeners move.
+                [ "$(cat "$state/bootstrap" 2>/dev/null)" = "127.0.0.1:$port" ] ||
+                        write_properties "$state" "$port"
         fi
         [ -f "$state/server.properties" ] || write_properties "$state"
         if [ ! -f "$state/data/meta.properties" ]; then
@@ -146,10 +168,10 @@ cmd_clean() {
         rm -rf "$state/data" "$state/server.properties" "$state/bootstrap"
 }
 
-[ $# -ge 2 ] || die "usage: $0 fetch DIST | start STATE DIST | stop|kill|clean|status STATE"
+[ $# -ge 2 ] || die "usage: $0 fetch DIST | start STATE DIST [PORT] | stop|kill|clean|status STATE"
 case $1 in
 fetch) cmd_fetch "$2" ;;
-start) [ $# -ge 3 ] || die "usage: $0 start STATE DIST"; cmd_start "$2" "$3" ;;
+start) [ $# -ge 3 ] || die "usage: $0 start STATE DIST [PORT]"; cmd_start "$2" "$3" "${4:-}" ;;
 stop) cmd_stop "$2" ;;
 kill) cmd_stop "$2" KILL ;;
 clean) cmd_clean "$2" ;;

@@ -50,6 +50,33 @@ def free_port():
         return s.getsockname()[1]
 
 
+def processes_with_env(name, value):
+    """The pids of every live process whose environment has name=value: a
+    marker a test gives a command, which all its descendants inherit."""
+    marker = f"{name}={value}".encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if marker in f.read().split(b"\0"):
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def kill_processes_with_env(name, value):
+    """SIGKILL every process processes_with_env() finds; returns their pids,
+    so a test can fail when something was left."""
+    left = processes_with_env(name, value)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
+
+
 def wait_until(predicate, timeout, what, interval=0.05):
     """Poll predicate() until it returns a true value or timeout seconds pass."""
     deadline = time.monotonic() + timeout
@@ -240,7 +267,8 @@ class Service:
         self.environ = dict(os.environ)
         # Tests give every setting explicitly; a developer's .env must not leak in.
         self.cwd = cwd or state_dir("cwd")
-        self.environ.update({"HTTP_PORT": str(self.port), "LOG_LEVEL": "info"})
+        self.environ.update({"HTTP_PORT": str(self.port), "LOG_LEVEL": "info",
+                             "LOG_FORMAT": "json"})
         self.environ.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         self.environ.update({k: str(v) for k, v in (environ or {}).items()})
         self.proc = None

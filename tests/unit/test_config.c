@@ -223,7 +223,6 @@ static void test_topic_counts_bounded(void **state)
 static void test_log_level(void **state)
 {
         struct config cfg;
-        enum log_level level;
 
         setenv("LOG_LEVEL", "shouting", 1);
         expect_load_error("LOG_LEVEL: unknown log level 'shouting' (expected "
@@ -232,14 +231,6 @@ static void test_log_level(void **state)
         load_ok(&cfg, &processing);
         assert_int_equal(cfg.log_level, LOG_LEVEL_WARN);
         config_release(&cfg);
-
-        assert_int_equal(log_level_parse("error", &level), 0);
-        assert_int_equal(level, LOG_LEVEL_ERROR);
-        assert_int_equal(log_level_parse("warning", &level), -1);
-        assert_int_equal(log_level_parse(NULL, &level), -1);
-        assert_string_equal(log_level_name(LOG_LEVEL_DEBUG), "debug");
-        assert_string_equal(log_level_name(LOG_LEVEL_WARN), "warn");
-        assert_string_equal(log_level_name((enum log_level)42), "unknown");
 }
 
 static void test_auto_offset_reset_values(void **state)
@@ -475,38 +466,6 @@ static char *write_dotenv(const char *text)
         return path;
 }
 
-static void test_dotenv_syntax(void **state)
-{
-        char errstr[CONFIG_ERRSTR_SIZE] = "";
-        char *path = write_dotenv(
-                "# a comment\n"
-                "\n"
-                "   \t\n"
-                "DOTENV_A=plain value  \n"
-                "export DOTENV_B='single # not a comment \\n'\n"
-                "DOTENV_C=\"double \\\"q\\\" \\\\ line\\nbreak\" # comment\n"
-                "  DOTENV_D = spaced\r\n"
-                "DOTENV_E=value # trailing comment\n"
-                "DOTENV_F=a#b\n"
-                "DOTENV_G=\n"
-                "DOTENV_H=first\n"
-                "DOTENV_H=last\n"
-                "DOTENV_I=x=y\n");
-
-        assert_int_equal(dotenv_load(path, errstr, sizeof(errstr)), 0);
-        assert_string_equal(getenv("DOTENV_A"), "plain value");
-        assert_string_equal(getenv("DOTENV_B"), "single # not a comment \\n");
-        assert_string_equal(getenv("DOTENV_C"), "double \"q\" \\ line\nbreak");
-        assert_string_equal(getenv("DOTENV_D"), "spaced");
-        assert_string_equal(getenv("DOTENV_E"), "value");
-        assert_string_equal(getenv("DOTENV_F"), "a#b");
-        assert_string_equal(getenv("DOTENV_G"), "");
-        assert_string_equal(getenv("DOTENV_H"), "last");
-        assert_string_equal(getenv("DOTENV_I"), "x=y");
-        unlink(path);
-        free(path);
-}
-
 static void test_dotenv_environment_wins(void **state)
 {
         char errstr[CONFIG_ERRSTR_SIZE] = "";
@@ -525,49 +484,6 @@ static void test_dotenv_environment_wins(void **state)
         config_release(&cfg);
         unlink(path);
         free(path);
-}
-
-static void test_dotenv_malformed_line_names_file_and_line(void **state)
-{
-        static const struct {
-                const char *text, *why;
-                int line;
-        } bad[] = {
-                {"DOTENV_A=1\n# ok\nnot a variable\n", "expected NAME=VALUE", 3},
-                {"DOTENV_A=1\n1ABC=2\n", "expected NAME=VALUE", 2},
-                {"DOTENV_A\n", "expected NAME=VALUE", 1},
-                {"DOTENV_A=\"open\n", "unterminated double quote", 1},
-                {"DOTENV_A='open\n", "unterminated single quote", 1},
-                {"DOTENV_A='x'y\n", "unexpected text after the closing quote",
-                 1},
-                {"X-Y=1\n", "expected NAME=VALUE", 1},
-        };
-
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                char errstr[CONFIG_ERRSTR_SIZE] = "";
-                char expected[CONFIG_ERRSTR_SIZE];
-                char *path = write_dotenv(bad[i].text);
-
-                unsetenv("DOTENV_A");
-                assert_int_equal(
-                        dotenv_load(path, errstr, sizeof(errstr)), -1);
-                snprintf(expected, sizeof(expected), "%s:%d: %s", path,
-                         bad[i].line, bad[i].why);
-                assert_string_equal(errstr, expected);
-                /* a bad file changes nothing */
-                assert_null(getenv("DOTENV_A"));
-                unlink(path);
-                free(path);
-        }
-}
-
-static void test_dotenv_missing_file_is_fine(void **state)
-{
-        char errstr[CONFIG_ERRSTR_SIZE] = "";
-
-        assert_int_equal(dotenv_load("/nonexistent/dir/.env", errstr,
-                                            sizeof(errstr)),
-                         0);
 }
 
 int main(void)
@@ -589,10 +505,7 @@ int main(void)
                 T(test_get_int),
                 T(test_get_bool),
                 T(test_get_string),
-                T(test_dotenv_syntax),
                 T(test_dotenv_environment_wins),
-                T(test_dotenv_malformed_line_names_file_and_line),
-                T(test_dotenv_missing_file_is_fine),
 #undef T
         };
 

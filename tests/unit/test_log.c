@@ -663,9 +663,27 @@ static void test_no_rc_file_is_read(void **state)
         close(fd);
 }
 
+/* The level names LOG_LEVEL takes, any case; nothing else. */
+static void test_log_level_names(void **state)
+{
+        enum log_level level;
+
+        (void)state;
+        assert_int_equal(log_level_parse("error", &level), 0);
+        assert_int_equal(level, LOG_LEVEL_ERROR);
+        assert_int_equal(log_level_parse("Warn", &level), 0);
+        assert_int_equal(level, LOG_LEVEL_WARN);
+        assert_int_equal(log_level_parse("warning", &level), -1);
+        assert_int_equal(log_level_parse(NULL, &level), -1);
+        assert_string_equal(log_level_name(LOG_LEVEL_DEBUG), "debug");
+        assert_string_equal(log_level_name(LOG_LEVEL_WARN), "warn");
+        assert_string_equal(log_level_name((enum log_level)42), "unknown");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_log_level_names),
                 cmocka_unit_test(test_format_line_has_the_ecs_fields_in_order),
                 cmocka_unit_test(test_hostile_strings_stay_one_line),
                 cmocka_unit_test(test_extra_fields_cannot_override_base_fields),
@@ -680,5 +698,8 @@ int main(void)
                 cmocka_unit_test(test_no_rc_file_is_read),
         };
 
+        /* These lines are JSON whatever a developer's shell exports
+         * (test_log_pretty covers the other form). */
+        unsetenv("LOG_FORMAT");
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

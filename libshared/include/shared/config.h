@@ -22,6 +22,14 @@ enum log_level {
         LOG_LEVEL_ERROR,
 };
 
+/* LOG_FORMAT: the diagnostic log's form (notification lines are JSON
+ * whatever it says). AUTO, when unset: pretty on a terminal, else JSON. */
+enum log_format {
+        LOG_FORMAT_AUTO = 0,
+        LOG_FORMAT_JSON,
+        LOG_FORMAT_PRETTY,
+};
+
 /* One librdkafka property taken from a KAFKA_<NAME> variable. */
 struct kafka_property {
         char *name;  /* librdkafka name: "security.protocol" */
@@ -45,6 +53,7 @@ struct config {
         char *notifications_topic; /* NOTIFICATIONS_TOPIC */
         int http_port;             /* HTTP_PORT, 1..65535 */
         enum log_level log_level;  /* LOG_LEVEL */
+        enum log_format log_format; /* LOG_FORMAT (log_init() reads it) */
         int topic_partitions;      /* TOPIC_PARTITIONS, 1..10000 */
         int topic_replication_factor; /* TOPIC_REPLICATION_FACTOR, 1..32 */
         /* Every other KAFKA_* variable, already checked against librdkafka:
@@ -78,5 +87,9 @@ int config_get_string(const char *name, const char *def, size_t max_len,
 /* True when the first 'len' bytes of 'name' are one of the shared
  * variables above (KAFKA_BOOTSTRAP_SERVERS is one, KAFKA_ACKS is not). */
 bool config_is_shared_var(const char *name, size_t len);
+
+/* Parse "pretty" or "json" (case-insensitive); NULL or "" is
+ * LOG_FORMAT_AUTO. Returns 0, or -1 when 's' is anything else. */
+int log_format_parse(const char *s, enum log_format *out);
 
 #endif

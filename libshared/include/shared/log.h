@@ -38,7 +38,9 @@ int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
 /* Configure log4c for 'service_name' and 'level', writing to 'fd'
- * (STDERR_FILENO in the services). Call once, before threads start.
+ * (STDERR_FILENO in the services), in the form LOG_FORMAT names (see
+ * log_format_parse(); unset: log_pretty.h's when 'fd' is a terminal, else
+ * JSON). Call once, before threads start.
  * Returns 0, or -1 with errstr. */
 int log_init(const char *service_name, enum log_level level, int fd,
              char *errstr, size_t errstr_size);

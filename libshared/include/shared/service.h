@@ -62,18 +62,21 @@ struct service_def {
                              char *errstr, size_t errstr_size);
         void (*settings_release)(void *settings);
         /* Fill in what the service adds to the HTTP server (threads,
-         * request metrics...); 'opts' holds the shared defaults. */
+         * request metrics...); 'opts' holds the shared defaults. Called
+         * after start. NULL: the defaults. */
         void (*http_options)(const struct service *svc,
                              struct http_server_options *opts);
-        /* Create the service's objects. Returns them (svc->app), or NULL
-         * with errstr. */
+        /* Create the service's objects (logging, signals, metrics and the
+         * watch are up). Returns them (svc->app), or NULL with errstr,
+         * having released what it made. */
         void *(*start)(struct service *svc, char *errstr, size_t errstr_size);
         /* Add the service's HTTP routes. NULL: none. Returns 0 or -1. */
         int (*routes)(struct service *svc, char *errstr, size_t errstr_size);
         /* Work until shutdown_requested(). NULL: wait for it. Returns 0,
          * or -1 after an error it has logged. */
         int (*run)(struct service *svc);
-        /* Readiness beyond the broker's (NULL: none). Thread-safe. */
+        /* Readiness beyond the broker's, asked with svc->app once the
+         * watch is ready (NULL: none). Runs on HTTP worker threads. */
         http_ready_fn is_ready;
         /* Stop taking work, before the HTTP server stops. Returns how
          * long to drain the server for (0: no drain). NULL: no drain. */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct strbuf {
         char *buf;   /* NUL-terminated once anything was added; owned */
@@ -30,11 +31,24 @@ void strbuf_reset(struct strbuf *sb);
  * bytes (0: no limit). Returns 0, or -1 (and sets 'failed') without
  * memory or past 'max_cap'. */
 int strbuf_grow(struct strbuf *sb, size_t more, size_t max_cap);
-void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, char c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+/* Append 'len' bytes. Inline: JSON and log lines append in small pieces,
+ * and the room is nearly always there. */
+static inline void strbuf_add(struct strbuf *sb, const void *data, size_t len)
+{
+        /* cap > len whenever cap > 0, so cap - len cannot wrap. */
+        if (sb->failed ||
+            (len >= sb->cap - sb->len && strbuf_grow(sb, len, 0) == -1))
+                return;
+        if (len)
+                memcpy(sb->buf + sb->len, data, len);
+        sb->len += len;
+        sb->buf[sb->len] = '\0';
+}
+
 /* Hand the buffer to the caller (free(3) it; NULL when 'failed' or
  * empty-and-never-grown) with its length, and re-init 'sb'. */
 char *strbuf_detach(struct strbuf *sb, size_t *len_out);
