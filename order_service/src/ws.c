@@ -35,6 +35,7 @@ struct ws_conn {
         struct ws_conn *next;   /* in 'ready' */
         bool queued;            /* in 'ready' */
         bool busy;              /* the pusher is writing to it */
+        bool closing;           /* never queued again */
 };
 
 struct ws {
@@ -89,7 +90,7 @@ static void ws_notify(void *arg)
         struct ws *ws = c->ws;
 
         pthread_mutex_lock(&ws->lock);
-        if (!c->queued) {
+        if (!c->queued && !c->closing) {
                 c->queued = true;
                 c->next = ws->ready;
                 ws->ready = c;
@@ -265,9 +266,10 @@ static void ws_on_close(const struct mg_connection *conn, void *arg)
         stream_slot_put(ws->stream);
         if (!c)
                 return;
-        /* No notify after this: it runs under the view's lock. */
-        view_unsubscribe(ws->view, c->sub);
+        /* Out of the pusher's hands first (it may be using the
+         * subscription), then no notify can queue it again... */
         pthread_mutex_lock(&ws->lock);
+        c->closing = true;
         for (pp = &ws->ready; *pp; pp = &(*pp)->next)
                 if (*pp == c) {
                         *pp = c->next;
@@ -276,6 +278,8 @@ static void ws_on_close(const struct mg_connection *conn, void *arg)
         while (c->busy)
                 pthread_cond_wait(&ws->cond, &ws->lock);
         pthread_mutex_unlock(&ws->lock);
+        /* ...and after this none runs at all (under the view's lock). */
+        view_unsubscribe(ws->view, c->sub);
         mg_set_user_connection_data(conn, NULL);
         free(c);
 }
