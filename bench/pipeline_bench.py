@@ -21,6 +21,7 @@ import threading
 import time
 
 import pipeline  # tests/pylib: Broker, Service, wait_until
+import stages
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ORDER_ID_DOTTED = re.compile(rb'"order\.id"\s*:\s*"([^"\\]*)"')
@@ -49,6 +50,19 @@ def peak_rss_mib(pid):
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def rss_anon_mib(pid):
+    """RssAnon of 'pid' in MiB: its private memory, without the pages of
+    shared libraries that VmRSS also counts (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -145,11 +159,14 @@ def percentile(sorted_values, p):
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def run_point(args, label, rate, duration, port, procs, tailer, outdir):
-    """Drive one load point; returns its figures."""
+def run_point(args, label, rate, duration, port, procs, tailer, outdir, urls=None):
+    """Drive one load point; returns its figures. 'urls' ({service: base
+    URL}) are scraped for the stage histograms (bench/stages.py)."""
     prefix = f"{label}-{int(time.time())}"
     records = os.path.join(outdir, "raw", f"{prefix}.csv")
     summary_path = os.path.join(outdir, "raw", f"{prefix}.json")
+    urls = urls or {}
+    hist0 = {name: stages.scrape(url) for name, url in urls.items()}
     cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
     lg_cpu0 = children_cpu_seconds()
     host0 = host_busy_seconds()
@@ -170,10 +187,12 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
         summary = json.load(f)
 
     accepted = {}
+    http_sum_ns = 0
     with open(records) as f:
         for row in csv.DictReader(f):
             if row["status"] == "202":
                 accepted[row["order_id"]] = int(row["intended_ns"])
+                http_sum_ns += int(row["latency_ns"])
 
     # Let the pipeline drain: wait while lines keep arriving, bounded.
     e2e_available = tailer is not None
@@ -195,6 +214,7 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
                          if i in tailer.arrivals)
         missing = len(accepted) - len(e2e)
     t_drain = time.monotonic()
+    hist = {name: stages.delta(stages.scrape(url), hist0[name]) for name, url in urls.items()}
     wall = t_drain - t0
     cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in procs.items()}
     cpu["loadgen"] = lg_cpu
@@ -212,7 +232,9 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
         "errors": summary["errors"],
         "unsent": summary["unsent"],
         "accepted_rate": summary["status"].get("202", 0) / summary["elapsed_s"],
-        "http_ms": summary["latency_ms"],
+        "http_ms": dict(summary["latency_ms"],
+                        mean=http_sum_ns / 1e6 / max(1, len(accepted))),
+        "stages_ms": stages.summarize(hist),
         "e2e_ms": None,
         "e2e_missing": missing,
         "load_s": t_load - t0,
@@ -224,11 +246,13 @@ def run_point(args, label, rate, duration, port, procs, tailer, outdir):
         "other_cpu_cores": other / wall,
         "loadavg_1m": os.getloadavg()[0],
         "peak_rss_mib": {n: peak_rss_mib(pid) for n, pid in procs.items()},
+        "rss_anon_mib": {n: rss_anon_mib(pid) for n, pid in procs.items()},
     }
     if e2e_available and e2e:
         point["e2e_ms"] = {k: percentile(e2e, p) / 1e6 for k, p in
                            (("p50", 50), ("p90", 90), ("p99", 99), ("p99_9", 99.9))}
         point["e2e_ms"]["max"] = e2e[-1] / 1e6
+        point["e2e_ms"]["mean"] = sum(e2e) / len(e2e) / 1e6
     log(f"{label}: accepted {point['accepted']} ({point['accepted_rate']:.0f}/s), "
         f"http p99 {point['http_ms']['p99']:.2f} ms, e2e "
         f"{point['e2e_ms'] and round(point['e2e_ms']['p99'], 2)} ms p99, "
@@ -270,20 +294,33 @@ class System:
                 "LOG_LEVEL": "warn", **dict(e.split("=", 1) for e in self.args.env)}
 
     def start_pipeline_consumers(self):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.notification_log)
-        env = self.common_env()
         self.services["processing_service"] = pipeline.Service(
-            "processing_service", {**env, "KAFKA_GROUP_ID": "bench-processing",
+            "processing_service", {**self.common_env(), "KAFKA_GROUP_ID": "bench-processing",
                                    "TRANSACTIONAL_ID": "bench-processing-1",
                                    "TXN_MAX_MS": str(self.args.txn_max_ms)}).start()
-        self.services["notification_service"] = pipeline.Service(
-            "notification_service", {**env, "KAFKA_GROUP_ID": "bench-notification",
-                                     "NOTIFICATION_LOG_FILE": self.notification_log}).start()
-        for name in ("processing_service", "notification_service"):
-            self.services[name].wait_ready(120)
+        self.services["processing_service"].wait_ready(120)
+        self.start_notification()
+
+    def start_notification(self, extra_env=None):
+        """notification_service, and the tailer of its lines."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.notification_log)
+        svc = pipeline.Service(
+            "notification_service", {**self.common_env(), "KAFKA_GROUP_ID": "bench-notification",
+                                     "NOTIFICATION_LOG_FILE": self.notification_log,
+                                     **(extra_env or {})}).start()
+        svc.wait_ready(120)
+        self.services["notification_service"] = svc
         self.tailer = Tailer(self.notification_log)
         self.tailer.start()
+
+    def stop_notification(self):
+        if self.tailer:
+            self.tailer.stop()
+            self.tailer = None
+        svc = self.services.pop("notification_service", None)
+        if svc:
+            svc.stop()
 
     def start_order_service(self):
         svc = pipeline.Service("order_service", self.common_env()).start()
@@ -352,24 +389,48 @@ def warm_broker(args, system, port, procs):
 def measure(args, system, label, port, procs, with_e2e=True):
     points = []
     outdir = args.out
+    urls = {n: svc.url for n, svc in system.services.items()}
     # A short warm-up: the broker's JIT, the first connections, the first
     # transactions. Not reported.
     run_point(args, f"{label}-warmup", min(args.rates), args.warmup, port, procs,
-              system.tailer if with_e2e else None, outdir)
+              system.tailer if with_e2e else None, outdir, urls)
     for rate in args.rates:
         points.append(run_point(args, f"{label}-{rate}", rate, args.duration, port,
-                                procs, system.tailer if with_e2e else None, outdir))
+                                procs, system.tailer if with_e2e else None, outdir, urls))
     if args.saturation:
         p = run_point(args, f"{label}-saturation", 0, args.duration, port, procs,
-                      system.tailer if with_e2e else None, outdir)
+                      system.tailer if with_e2e else None, outdir, urls)
         points.append(p)
     return points
 
 
+def measure_fronts(args, system, results):
+    """The C order_service and/or the Python reference in front of the
+    same processing and notification services."""
+    if args.e2e:
+        system.start_pipeline_consumers()
+    broker = system.broker_pid()
+    consumers = {n: s.proc.pid for n, s in system.services.items()}
+    if not args.reference_only:
+        svc = system.start_order_service()
+        procs = {"order_service": svc.proc.pid, **consumers, "broker": broker}
+        warm_broker(args, system, svc.port, procs)
+        results["c"] = measure(args, system, "c", svc.port, procs, args.e2e)
+        system.stop_order_service()
+    if args.reference or args.reference_only:
+        port = system.start_reference()
+        procs = {"reference": system.reference.pid, **consumers, "broker": broker}
+        if args.reference_only:
+            warm_broker(args, system, port, procs)
+        results["reference"] = measure(args, system, "ref", port, procs, args.e2e)
+        system.stop_reference()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rates", default="1000,5000,10000",
-                    help="comma-separated orders/s (default 1000,5000,10000)")
+    ap.add_argument("--rates", default=None,
+                    help="comma-separated orders/s (default 1000,5000,10000; "
+                         "2000,5000 with --streams-reference)")
     ap.add_argument("--duration", type=int, default=20, help="seconds per point")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--broker-warmup", type=int, default=60,
@@ -394,11 +455,27 @@ def main():
     ap.add_argument("--reference-only", action="store_true")
     ap.add_argument("--no-e2e", dest="e2e", action="store_false",
                     help="front service only: no processing/notification, no end-to-end figures")
+    ap.add_argument("--streams-reference", action="store_true",
+                    help="instead: processing_service against its Kafka Streams twin "
+                         "(bench/streams_reference.py): catch-up and end to end")
+    ap.add_argument("--streams-twin-dir", help="where bench/streams_reference/build.sh built it")
+    ap.add_argument("--catchup-orders", type=int, default=500_000)
+    ap.add_argument("--commit-ms", default="100,20",
+                    help="commit cadences for --streams-reference (TXN_MAX_MS, commit.interval.ms)")
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME:VAR=V,...",
+                    help="instead: end to end with processing_service and "
+                         "notification_service restarted with each of these settings "
+                         "(repeatable; the variants interleaved, --repeat times)")
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--loadgen", required=True)
     ap.add_argument("--reference-app", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    if args.rates is None:
+        args.rates = ("2000,5000" if args.streams_reference or args.compare
+                      else "1000,5000,10000")
     args.rates = [int(r) for r in args.rates.split(",") if r]
+    args.commit_ms = [int(r) for r in args.commit_ms.split(",") if r]
     os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)
 
     system = System(args)
@@ -413,27 +490,20 @@ def main():
                             if k in ("rates", "duration", "warmup", "broker_warmup",
                                      "connections",
                                      "saturation_connections", "partitions",
-                                     "txn_max_ms", "env")},
+                                     "txn_max_ms", "env", "catchup_orders",
+                                     "commit_ms", "streams_reference", "compare",
+                                     "repeat")},
                "c": [], "reference": []}
     try:
         system.start_broker()
-        if args.e2e:
-            system.start_pipeline_consumers()
-        broker = system.broker_pid()
-        consumers = {n: s.proc.pid for n, s in system.services.items()}
-        if not args.reference_only:
-            svc = system.start_order_service()
-            procs = {"order_service": svc.proc.pid, **consumers, "broker": broker}
-            warm_broker(args, system, svc.port, procs)
-            results["c"] = measure(args, system, "c", svc.port, procs, args.e2e)
-            system.stop_order_service()
-        if args.reference or args.reference_only:
-            port = system.start_reference()
-            procs = {"reference": system.reference.pid, **consumers, "broker": broker}
-            if args.reference_only:
-                warm_broker(args, system, port, procs)
-            results["reference"] = measure(args, system, "ref", port, procs, args.e2e)
-            system.stop_reference()
+        if args.streams_reference or args.compare:
+            import streams_reference
+            if args.streams_reference:
+                results["streams"] = streams_reference.run(args, system)
+            if args.compare:
+                results["compare"] = streams_reference.compare(args, system)
+        else:
+            measure_fronts(args, system, results)
     except KeyboardInterrupt:
         log("interrupted")
         return 130
@@ -441,9 +511,24 @@ def main():
         system.close()
 
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
     import report
+    if args.streams_reference or args.compare:
+        # Their own files: REPORT.md shows them beside the front's results.json.
+        for key, name in (("streams", "streams.json"), ("compare", "compare.json")):
+            if key in results:
+                with open(os.path.join(args.out, name), "w") as f:
+                    json.dump({key: results[key], "started": results["started"],
+                               "finished": results["finished"],
+                               "settings": results["settings"]}, f, indent=1)
+        front = os.path.join(args.out, "results.json")
+        if os.path.exists(front):
+            with open(front) as f:
+                results = json.load(f)
+        else:
+            results = {k: v for k, v in results.items() if k not in ("streams", "compare")}
+    else:
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
     report.write(results, args.out)
     log(f"wrote {args.out}/REPORT.md")
     return 0

@@ -3,6 +3,19 @@
 #
 #   bench/run.sh [--reference | --reference-only] [--rates 1000,5000,10000]
 #                [--duration 20] [--connections 96] [--no-saturation] [--quick]
+#   bench/run.sh --streams-reference [--catchup-orders 500000] [--commit-ms 100,20]
+#                [--rates 2000,5000] [--duration 20]
+#
+#   bench/run.sh --compare 'before:TXN_MIN_MS=20' --compare 'after:TXN_MIN_MS=0'
+#                [--repeat 2] [--catchup-orders 500000] [--rates 2000,5000]
+#
+# --compare restarts processing_service and notification_service with each
+# variant's settings (interleaved, --repeat rounds): catch-up and end to
+# end, with the stage histograms of bench/stages.py, into compare.json.
+# --streams-reference measures processing_service against its Kafka Streams
+# twin (bench/streams_reference, built with Maven into build/bench/) on the
+# same broker: catch-up of the preloaded orders, CPU, RSS, and end to end
+# through order_service and notification_service (bench/streams_reference.py).
 #
 # Builds the release preset (services and bench/loadgen), makes the bench's
 # venv (build/bench/venv: matplotlib, confluent-kafka, requests and, for the
@@ -20,10 +33,12 @@ work=$root/build/bench
 venv=$work/venv
 out=${BENCH_OUT:-$root/bench/results}
 args=()
+streams=
 while [ $# -gt 0 ]; do
         case $1 in
         --quick) args+=(--rates "500,1000" --duration 5 --warmup 2 --broker-warmup 10) ;;
         --out) out=$2; shift ;;
+        --streams-reference) streams=1; args+=("$1") ;;
         *) args+=("$1") ;;
         esac
         shift
@@ -45,6 +60,10 @@ if ! cmp -s "$req_stamp" "$work/requirements.all"; then
         cp "$work/requirements.all" "$req_stamp"
 fi
 "$root/tests/kafka/broker.sh" fetch "$work/kafka-dist"
+if [ -n "$streams" ]; then
+        "$root/bench/streams_reference/build.sh" "$work/streams-twin"
+        args+=(--streams-twin-dir "$work/streams-twin")
+fi
 
 export PIPELINE_SOURCE_DIR=$root
 export PIPELINE_BUILD_DIR=$build

@@ -5,12 +5,14 @@
 #   scripts/install-deps.sh --runtime  only what the services need to run
 set -euo pipefail
 
-runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4)
+# libssl-dev at run time too: civetweb 1.15 dlopen()s "libcrypto.so" for
+# HTTPS (and "libssl.so", which order_service brings: civetweb_tls_compat.c).
+runtime=(librdkafka1 libcivetweb1 liblog4c3 libjansson4 libcurl4 libssl3 libssl-dev)
 build=(build-essential cmake ninja-build pkg-config git
-       librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev)
+       librdkafka-dev libcivetweb-dev liblog4c-dev libjansson-dev libcurl4-openssl-dev libssl-dev)
 test=(libcmocka-dev openjdk-17-jre-headless maven kcat curl jq python3 python3-venv python3-pip python3-yaml
       shellcheck docker-compose wrk procps inotify-tools prometheus
-      podman runc debootstrap)
+      podman runc debootstrap clang)
 # Go builds the pinned kustomize of the k8s tests (tests/k8s); any go will do,
 # Debian 12's 1.19 included, so golang-go only when there is none.
 command -v go >/dev/null || test+=(golang-go)

@@ -14,6 +14,7 @@
 #include "shared/config.h"
 #include "shared/kafka.h"
 #include "shared/log.h"
+#include "shared/strbuf.h"
 #include "shared/util.h"
 
 /* How much of a bad value a message quotes. */
@@ -39,13 +40,65 @@ static void quote_value(const char *v, char *out, size_t size)
         out[n] = '\0';
 }
 
-/* The value of 'name', or NULL when it is unset or empty: both mean "use
- * the default". */
-static const char *config_value(const char *name)
-{
-        const char *v = getenv(name);
+/* A file that X_FILE names holds a secret or a short list. */
+#define CONFIG_FILE_MAX (64 * 1024)
 
-        return v && *v ? v : NULL;
+/* The content of the file that 'file_var' names, one trailing newline
+ * stripped, into *out (a new string, NULL when the file is empty). */
+static int config_read_file(const char *file_var, const char *path,
+                            char **out, char *errstr, size_t errstr_size)
+{
+        struct strbuf sb = STRBUF_INIT;
+        char why[256];
+
+        if (strbuf_read_file(&sb, path, CONFIG_FILE_MAX, why, sizeof(why)) ==
+            -1) {
+                strbuf_release(&sb);
+                return error_set(errstr, errstr_size, "%s: %s", file_var,
+                                 why);
+        }
+        if (sb.len > 0 && sb.buf[sb.len - 1] == '\n')
+                sb.buf[--sb.len] = '\0';
+        if (sb.len > 0 && memchr(sb.buf, '\0', sb.len)) {
+                strbuf_release(&sb);
+                return error_set(errstr, errstr_size,
+                                 "%s: '%s' contains a NUL byte", file_var,
+                                 path);
+        }
+        if (sb.failed) {
+                strbuf_release(&sb);
+                return error_set(errstr, errstr_size, "%s: out of memory",
+                                 file_var);
+        }
+        *out = sb.len > 0 ? strbuf_detach(&sb, NULL) : NULL;
+        strbuf_release(&sb);
+        return 0;
+}
+
+int config_lookup(const char *name, char **out, char *errstr,
+                  size_t errstr_size)
+{
+        char file_var[256];
+        const char *v = getenv(name), *path;
+
+        *out = NULL;
+        if (snprintf(file_var, sizeof(file_var), "%s_FILE", name) >=
+            (int)sizeof(file_var))
+                return error_set(errstr, errstr_size, "%s: name too long",
+                                 name);
+        path = getenv(file_var);
+        if (v && *v && path && *path)
+                return error_set(errstr, errstr_size,
+                                 "%s and %s are both set: set one", name,
+                                 file_var);
+        if (path && *path)
+                return config_read_file(file_var, path, out, errstr,
+                                        errstr_size);
+        if (!v || !*v)
+                return 0;
+        *out = strdup(v);
+        return *out ? 0 : error_set(errstr, errstr_size, "%s: out of memory",
+                                    name);
 }
 
 enum parse_result {
@@ -75,19 +128,15 @@ static enum parse_result parse_ll(const char *s, long long *out)
         return PARSE_OK;
 }
 
-int config_get_int(const char *name, long long def, long long min,
-                   long long max, long long *out, char *errstr,
-                   size_t errstr_size)
+/* Check 'v', the value of 'name', as an integer in min..max. */
+static int config_parse_int(const char *name, const char *v, long long min,
+                            long long max, long long *out, char *errstr,
+                            size_t errstr_size)
 {
-        const char *v = config_value(name);
         char q[QUOTE_MAX + 4];
         enum parse_result rc;
         long long n;
 
-        if (!v) {
-                *out = def;
-                return 0;
-        }
         quote_value(v, q, sizeof(q));
         rc = parse_ll(v, &n);
         if (rc == PARSE_NOT_A_NUMBER)
@@ -101,18 +150,33 @@ int config_get_int(const char *name, long long def, long long min,
         return 0;
 }
 
-int config_get_bool(const char *name, bool def, bool *out, char *errstr,
-                    size_t errstr_size)
+int config_get_int(const char *name, long long def, long long min,
+                   long long max, long long *out, char *errstr,
+                   size_t errstr_size)
+{
+        long long n = def;
+        char *v;
+        int ret;
+
+        if (config_lookup(name, &v, errstr, errstr_size) == -1)
+                return -1;
+        ret = v ? config_parse_int(name, v, min, max, &n, errstr,
+                                   errstr_size)
+                : 0;
+        free(v);
+        if (ret == 0) /* untouched on error */
+                *out = n;
+        return ret;
+}
+
+/* Check 'v', the value of 'name', as a boolean. */
+static int config_parse_bool(const char *name, const char *v, bool *out,
+                             char *errstr, size_t errstr_size)
 {
         static const char *const truths[] = {"true", "1", "yes", "on"};
         static const char *const lies[] = {"false", "0", "no", "off"};
-        const char *v = config_value(name);
         char q[QUOTE_MAX + 4];
 
-        if (!v) {
-                *out = def;
-                return 0;
-        }
         for (size_t i = 0; i < sizeof(truths) / sizeof(truths[0]); i++) {
                 if (strcasecmp(v, truths[i]) == 0) {
                         *out = true;
@@ -130,18 +194,31 @@ int config_get_bool(const char *name, bool def, bool *out, char *errstr,
                             name, q);
 }
 
-int config_get_string(const char *name, const char *def, size_t max_len,
-                      char **out, char *errstr, size_t errstr_size)
+int config_get_bool(const char *name, bool def, bool *out, char *errstr,
+                    size_t errstr_size)
 {
-        const char *v = config_value(name);
-        size_t len;
+        bool b = def;
+        char *v;
+        int ret;
 
-        *out = NULL;
-        if (!v)
-                v = def;
-        if (!v)
-                return 0;
-        len = strlen(v);
+        if (config_lookup(name, &v, errstr, errstr_size) == -1)
+                return -1;
+        ret = v ? config_parse_bool(name, v, &b, errstr, errstr_size) : 0;
+        free(v);
+        if (ret == 0) /* untouched on error */
+                *out = b;
+        return ret;
+}
+
+/* Check 'v', the value of 'name', as a string of at most max_len bytes
+ * without control characters. The message never quotes the value: it may
+ * be a secret. */
+static int config_check_string(const char *name, const char *v,
+                               size_t max_len, char *errstr,
+                               size_t errstr_size)
+{
+        size_t len = strlen(v);
+
         if (len > max_len)
                 return error_set(errstr, errstr_size,
                                     "%s: value is too long (%zu bytes, at "
@@ -155,10 +232,23 @@ int config_get_string(const char *name, const char *def, size_t max_len,
                                             "character",
                                             name);
         }
-        *out = strdup(v);
-        if (!*out)
+        return 0;
+}
+
+int config_get_string(const char *name, const char *def, size_t max_len,
+                      char **out, char *errstr, size_t errstr_size)
+{
+        if (config_lookup(name, out, errstr, errstr_size) == -1)
+                return -1;
+        if (!*out && def && !(*out = strdup(def)))
                 return error_set(errstr, errstr_size, "%s: out of memory",
                                     name);
+        if (*out && config_check_string(name, *out, max_len, errstr,
+                                        errstr_size) == -1) {
+                free(*out);
+                *out = NULL;
+                return -1;
+        }
         return 0;
 }
 
@@ -248,37 +338,54 @@ static bool topic_name_is_valid(const char *s, size_t max_len)
         return true;
 }
 
-/* Read a LOG_LEVEL or LOG_FORMAT row into 'field'. */
-static int config_load_log_var(const struct config_var *var, char *field,
-                               char *errstr, size_t errstr_size)
+/* Check a string row's value 's' for its kind (a log level or format is
+ * parsed into 'field'). */
+static int config_check_kind(const struct config_var *var, const char *s,
+                             char *field, char *errstr, size_t errstr_size)
 {
-        const char *v = config_value(var->name);
         char q[QUOTE_MAX + 4];
-
-        if (var->kind == KIND_LOG_LEVEL) {
-                enum log_level level;
-                if (!v)
-                        v = var->def;
-                if (log_level_parse(v, &level) == 0) {
-                        *(enum log_level *)(void *)field = level;
-                        return 0;
-                }
-                quote_value(v, q, sizeof(q));
-                return error_set(errstr, errstr_size,
-                                 "%s: unknown log level '%s' (expected "
-                                 "debug, info, warn, error)",
-                                 var->name, q);
-        }
+        enum log_level level;
         enum log_format format;
-        if (log_format_parse(v, &format) == 0) {
+
+        quote_value(s ? s : "", q, sizeof(q));
+        switch (var->kind) {
+        case KIND_LOG_LEVEL:
+                if (log_level_parse(s, &level) == -1)
+                        return error_set(errstr, errstr_size,
+                                            "%s: unknown log level '%s' "
+                                            "(expected debug, info, warn, "
+                                            "error)",
+                                            var->name, q);
+                *(enum log_level *)(void *)field = level;
+                return 0;
+        case KIND_LOG_FORMAT:
+                if (log_format_parse(s, &format) == -1)
+                        return error_set(errstr, errstr_size,
+                                         "%s: unknown log format '%s' "
+                                         "(expected pretty, json)",
+                                         var->name, q);
                 *(enum log_format *)(void *)field = format;
                 return 0;
+        case KIND_OFFSET_RESET:
+                if (s && strcmp(s, "earliest") != 0 &&
+                    strcmp(s, "latest") != 0 && strcmp(s, "error") != 0)
+                        return error_set(errstr, errstr_size,
+                                            "%s: unknown value '%s' "
+                                            "(expected earliest, latest, "
+                                            "error)",
+                                            var->name, q);
+                return 0;
+        case KIND_TOPIC:
+                if (s && !topic_name_is_valid(s, (size_t)var->max))
+                        return error_set(errstr, errstr_size,
+                                            "%s: '%s' is not a valid topic "
+                                            "name (1 to %lld of a-z, A-Z, "
+                                            "0-9, '.', '_', '-')",
+                                            var->name, q, var->max);
+                return 0;
+        default:
+                return 0;
         }
-        quote_value(v, q, sizeof(q));
-        return error_set(errstr, errstr_size,
-                         "%s: unknown log format '%s' (expected pretty, "
-                         "json)",
-                         var->name, q);
 }
 
 /* Read one row into 'cfg'. */
@@ -287,14 +394,11 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                            char *errstr, size_t errstr_size)
 {
         char *field = (char *)cfg + var->offset;
-        char q[QUOTE_MAX + 4];
         const char *def = var->def;
-        const char *v;
         char *s = NULL;
         long long n;
 
-        switch (var->kind) {
-        case KIND_INT: {
+        if (var->kind == KIND_INT) {
                 long long def_n = 0;
                 if (var->def_from == DEF_HTTP_PORT)
                         def_n = defaults->http_port;
@@ -306,42 +410,26 @@ static int config_load_var(struct config *cfg, const struct config_var *var,
                 *(int *)(void *)field = (int)n;
                 return 0;
         }
-        case KIND_LOG_LEVEL:
-        case KIND_LOG_FORMAT:
-                return config_load_log_var(var, field, errstr, errstr_size);
-        case KIND_OFFSET_RESET:
-                v = config_value(var->name);
-                if (v && strcmp(v, "earliest") != 0 &&
-                    strcmp(v, "latest") != 0 && strcmp(v, "error") != 0) {
-                        quote_value(v, q, sizeof(q));
-                        return error_set(errstr, errstr_size,
-                                            "%s: unknown value '%s' "
-                                            "(expected earliest, latest, "
-                                            "error)",
-                                            var->name, q);
-                }
-                break;
-        case KIND_TOPIC:
-                v = config_value(var->name);
-                if (v && !topic_name_is_valid(v, (size_t)var->max)) {
-                        quote_value(v, q, sizeof(q));
-                        return error_set(errstr, errstr_size,
-                                            "%s: '%s' is not a valid topic "
-                                            "name (1 to %lld of a-z, A-Z, "
-                                            "0-9, '.', '_', '-')",
-                                            var->name, q, var->max);
-                }
-                break;
-        case KIND_STRING:
-                break;
-        }
-        /* The string kinds. */
         if (var->def_from == DEF_GROUP_ID)
                 def = defaults->group_id;
-        if (config_get_string(var->name, def, (size_t)var->max, &s, errstr,
-                              errstr_size) == -1)
+        if (var->kind == KIND_STRING)
+                return config_get_string(var->name, def, (size_t)var->max,
+                                         (char **)(void *)field, errstr,
+                                         errstr_size);
+        /* The other kinds check every byte themselves. */
+        if (config_lookup(var->name, &s, errstr, errstr_size) == -1)
                 return -1;
-        *(char **)(void *)field = s;
+        if (!s && def && !(s = strdup(def)))
+                return error_set(errstr, errstr_size, "%s: out of memory",
+                                 var->name);
+        if (config_check_kind(var, s, field, errstr, errstr_size) == -1) {
+                free(s);
+                return -1;
+        }
+        if (var->kind == KIND_LOG_LEVEL || var->kind == KIND_LOG_FORMAT)
+                free(s);
+        else
+                *(char **)(void *)field = s;
         return 0;
 }
 

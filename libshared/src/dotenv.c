@@ -262,3 +262,25 @@ int dotenv_load(const char *path, char *errstr, size_t errstr_size)
         fclose(f);
         return ret;
 }
+
+int dotenv_check(const char *text, size_t len, char *errstr,
+                 size_t errstr_size)
+{
+        struct dotenv d = {0};
+        FILE *f;
+        int ret;
+
+        if (len == 0)
+                return 0;
+        /* fmemopen() reads the bytes as they are, NULs included. */
+        f = fmemopen((void *)text, len, "r");
+        if (!f)
+                return error_set(errstr, errstr_size, "<text>: %s",
+                                 strerror(errno));
+        ret = dotenv_read(&d, f, "<text>", errstr, errstr_size);
+        if (ret == 0)
+                ret = (int)d.count;
+        dotenv_release(&d);
+        fclose(f);
+        return ret;
+}

@@ -8,7 +8,10 @@
  * checks that the path is exactly its own (a prefix match is a 404).
  *
  * Handlers run on civetweb's worker threads; the server's route list only
- * grows and is only read through civetweb's own handler table. */
+ * grows and is only read through civetweb's own handler table.
+ *
+ * HTTPS: civetweb wants the certificate and key in one PEM file; we load
+ * the two files into its SSL_CTX from its init_ssl callback instead. */
 #define _GNU_SOURCE /* pthread_setattr_default_np */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,7 +20,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "http_drain.h"
+#include "shared/deadline.h"
 #include "shared/http.h"
 #include "shared/jsonw.h"
 #include "shared/log.h"
@@ -36,6 +43,8 @@ struct http_route {
         void *arg;
 };
 
+struct http_tls_files;
+
 struct http_server {
         struct mg_context *ctx;
         char *service_name;
@@ -50,6 +59,7 @@ struct http_server {
         /* Set by http_server_drain() (main thread), read by every reply
          * (worker threads): from then on each one closes its connection. */
         atomic_bool draining;
+        struct http_tls_files *tls; /* during mg_start() only */
 };
 
 static pthread_once_t http_library_once = PTHREAD_ONCE_INIT;
@@ -389,6 +399,52 @@ static void end_request_cb(const struct mg_connection *conn, int status)
                 srv->on_request_done(srv->request_done_arg, conn, status);
 }
 
+/* The certificate and key of the HTTPS listener, for tls_init_cb(), which
+ * civetweb calls during mg_start() on the starting thread. */
+struct http_tls_files {
+        const char *cert_file, *key_file;
+        char errstr[256];
+};
+
+/* Put "<var>: cannot use '<path>'" and OpenSSL's first error into
+ * 'tls->errstr'; returns -1. */
+static int tls_fail(struct http_tls_files *tls, const char *var,
+                    const char *path)
+{
+        char why[200] = "";
+        unsigned long e = ERR_get_error();
+
+        if (e)
+                ERR_error_string_n(e, why, sizeof(why));
+        ERR_clear_error();
+        snprintf(tls->errstr, sizeof(tls->errstr), "%s: cannot use '%s'%s%s",
+                 var, path, *why ? ": " : "", why);
+        return -1;
+}
+
+/* civetweb's init_ssl: load the chain and the key into its SSL_CTX, so
+ * that they may stay two files (Kubernetes' tls secrets, certbot), and
+ * accept only TLS 1.2 and later. Returns 1 (done), or -1 with the
+ * reason in the http_tls_files. */
+static int tls_init_cb(void *ssl_ctx, void *user_data)
+{
+        struct http_server *srv = user_data;
+        struct http_tls_files *tls = srv->tls;
+        SSL_CTX *ctx = ssl_ctx;
+
+        if (!tls)
+                return -1;
+        if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file) != 1)
+                return tls_fail(tls, "HTTP_TLS_CERT_FILE", tls->cert_file);
+        if (SSL_CTX_use_PrivateKey_file(ctx, tls->key_file,
+                                        SSL_FILETYPE_PEM) != 1)
+                return tls_fail(tls, "HTTP_TLS_KEY_FILE", tls->key_file);
+        if (SSL_CTX_check_private_key(ctx) != 1)
+                return tls_fail(tls, "HTTP_TLS_KEY_FILE", tls->key_file);
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        return 1;
+}
+
 /* civetweb's option strings for 'opts'. */
 struct http_option_text {
         char listening[HTTP_PORT_OPTION_MAX];
@@ -402,7 +458,9 @@ static void http_options(const struct http_server_options *opts,
 {
         size_t n = 0;
 
-        snprintf(t->listening, sizeof(t->listening), "0.0.0.0:%d", opts->port);
+        /* An 's' after the port: TLS on it (civetweb's notation). */
+        snprintf(t->listening, sizeof(t->listening), "0.0.0.0:%d%s",
+                 opts->port, opts->tls_cert_file ? "s" : "");
         snprintf(t->threads, sizeof(t->threads), "%d",
                  opts->num_threads > 0 ? opts->num_threads : 16);
         snprintf(t->timeout, sizeof(t->timeout), "%d",
@@ -481,6 +539,7 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         struct mg_callbacks callbacks = {0};
         struct mg_server_port ports[4];
         struct http_option_text text;
+        struct http_tls_files tls = {0};
 
         if (!opts || opts->port < 0 || opts->port > 65535) {
                 snprintf(errstr, errstr_size, "invalid HTTP port");
@@ -507,14 +566,26 @@ struct http_server *http_server_start(const struct http_server_options *opts,
 
         http_options(opts, &text);
         callbacks.log_message = log_message_cb;
+        if (opts->tls_cert_file && opts->tls_key_file) {
+                srv->tls = &tls;
+                tls.cert_file = opts->tls_cert_file;
+                tls.key_file = opts->tls_key_file;
+                callbacks.init_ssl = tls_init_cb;
+        }
         if (opts->on_request_done)
                 callbacks.end_request = end_request_cb;
         srv->ctx = start_with_stack(&callbacks, srv, text.options,
                                     opts->thread_stack_bytes);
+        srv->tls = NULL; /* the callback ran during mg_start() */
         if (!srv->ctx) {
-                snprintf(errstr, errstr_size,
-                         "cannot listen on HTTP port %d (in use?)",
-                         opts->port);
+                if (tls.errstr[0])
+                        snprintf(errstr, errstr_size, "%s", tls.errstr);
+                else
+                        snprintf(errstr, errstr_size,
+                                 "cannot listen on HTTP port %d (in use?%s)",
+                                 opts->port,
+                                 opts->tls_cert_file ? ", or TLS failed"
+                                                     : "");
                 goto fail;
         }
         if (mg_get_server_ports(srv->ctx, 4, ports) < 1) {
@@ -626,4 +697,24 @@ int http_server_drain(struct http_server *srv, int timeout_ms)
 int http_server_port(const struct http_server *srv)
 {
         return srv ? srv->port : -1;
+}
+
+void http_discard_body(struct mg_connection *conn, size_t max_bytes,
+                       int max_ms)
+{
+        int64_t deadline = deadline_in(max_ms);
+        char buf[16384];
+        size_t total = 0;
+
+        /* mg_read() stops at the end of a Content-Length or chunked body,
+         * and at civetweb's request_timeout_ms when the client stalls. */
+        while (total < max_bytes && !deadline_passed(deadline)) {
+                size_t want = max_bytes - total;
+                int n = mg_read(conn, buf,
+                                want < sizeof(buf) ? want : sizeof(buf));
+
+                if (n <= 0)
+                        break;
+                total += (size_t)n;
+        }
 }

@@ -1,6 +1,8 @@
 /* Kafka set-up shared by the services: client configuration, librdkafka's
  * logs into ours, topic creation through the Admin API, readiness. */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +17,46 @@
 /* glibc: the executable's base name ("order_service"). */
 extern char *program_invocation_short_name;
 
+/* Set once an authentication failure has been logged as an error; cleared
+ * by kafka_auth_succeeded(). Any thread. */
+static atomic_bool auth_failure_logged;
+
+/* A broker refusing us: SASL credentials, or a TLS handshake (a CA that
+ * does not match, a certificate for another name). librdkafka 2.0.2 says
+ * so with these words in its FAIL lines, and in ERROR lines for a client
+ * without an error callback. */
+static bool is_auth_failure(const char *fac, const char *buf)
+{
+        return fac && (strcmp(fac, "FAIL") == 0 || strcmp(fac, "ERROR") == 0) &&
+               buf &&
+               (strstr(buf, "SASL authentication error") ||
+                strstr(buf, "SSL handshake failed") ||
+                strstr(buf, "Authentication failed"));
+}
+
+void kafka_auth_succeeded(void)
+{
+        atomic_store(&auth_failure_logged, false);
+}
+
+bool kafka_error_is_auth(int err)
+{
+        return err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+               err == RD_KAFKA_RESP_ERR__SSL;
+}
+
 /* librdkafka's log lines, at syslog levels, into log.h. Runs on
  * librdkafka's internal threads (no log.queue is set); log.h is
- * thread-safe. 'rk' can be NULL for messages logged before it exists. */
+ * thread-safe. 'rk' can be NULL for messages logged before it exists.
+ * An authentication failure repeats on every reconnect of every client:
+ * the first is one error line that says what to check, the rest debug. */
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                          const char *buf)
 {
+        const char *message = buf ? buf : "";
         enum log_level our;
-        struct log_field fields[2];
+        struct log_field fields[3];
+        size_t n = 2;
 
         if (level <= 3) /* emerg, alert, crit, err */
                 our = LOG_LEVEL_ERROR;
@@ -32,11 +66,23 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                 our = LOG_LEVEL_INFO;
         else
                 our = LOG_LEVEL_DEBUG;
+        if (level <= 4 && is_auth_failure(fac, buf)) {
+                if (atomic_exchange(&auth_failure_logged, true)) {
+                        our = LOG_LEVEL_DEBUG;
+                } else {
+                        our = LOG_LEVEL_ERROR;
+                        message = "kafka authentication failed: check "
+                                  "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD "
+                                  "and KAFKA_SSL_CA_LOCATION; not ready until "
+                                  "it succeeds, repeats logged at debug";
+                        fields[n++] = LOG_STR("error.message", buf);
+                }
+        }
         if (!log_enabled(our))
                 return;
         fields[0] = LOG_STR("kafka.fac", fac);
         fields[1] = LOG_STR("kafka.client", rk ? rd_kafka_name(rk) : NULL);
-        log_write(our, buf ? buf : "", fields, 2);
+        log_write(our, message, fields, n);
 }
 
 /* Set 'name' to 'value'; on failure errstr names the variable 'env'. */

@@ -1,8 +1,19 @@
 /* What the two consumer groups (processing, notification) do the same
- * way: subscribe, and measure their lag (kafka.h). */
+ * way: subscribe, and measure their lag and their records' age (kafka.h). */
 #include <stdio.h>
 
 #include "shared/kafka.h"
+#include "shared/util.h"
+
+int64_t kafka_record_age_ms(const rd_kafka_message_t *msg)
+{
+        int64_t ts = rd_kafka_message_timestamp(msg, NULL), age;
+
+        if (ts <= 0)
+                return -1;
+        age = time_epoch_ms() - ts;
+        return age > 0 ? age : 0;
+}
 
 int kafka_subscribe(rd_kafka_t *consumer, const char *topic, char *errstr,
                     size_t errstr_size)

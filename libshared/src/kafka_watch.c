@@ -139,11 +139,12 @@ static void *kafka_watch_main(void *arg)
                                 LOG_STR("error.message", errstr),
                         };
 
-                        if (s == WATCH_READY)
+                        if (s == WATCH_READY) {
+                                kafka_auth_succeeded();
                                 log_write(LOG_LEVEL_INFO,
                                           "broker reachable and topics ready",
                                           f, 2);
-                        else
+                        } else
                                 log_write(LOG_LEVEL_WARN, "not ready", f, 3);
                         last = s;
                         snprintf(last_err, sizeof(last_err), "%s", errstr);

@@ -24,6 +24,14 @@ const double metrics_latency_buckets[] = {
 };
 const size_t metrics_latency_buckets_count =
         sizeof(metrics_latency_buckets) / sizeof(metrics_latency_buckets[0]);
+const double metrics_stage_buckets[] = {
+        0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006,
+        0.008,   0.010,  0.012, 0.015, 0.020, 0.025, 0.030, 0.040,
+        0.050,   0.075,  0.1,   0.15,  0.25,  0.5,   1.0,   2.5,
+        5.0,     10.0,
+};
+const size_t metrics_stage_buckets_count =
+        sizeof(metrics_stage_buckets) / sizeof(metrics_stage_buckets[0]);
 
 /* A label set and a name are bounded so that a runaway label value cannot
  * make one series line unbounded. */

@@ -519,6 +519,52 @@ static int get_time(json_t *root, const char *name, char *buf,
         return 0;
 }
 
+/* Whether UTF-8 's' is only white space: ASCII blanks and Unicode's
+ * White_Space outside C0/C1 (which get_text() refuses already). */
+static bool text_is_blank(const char *s)
+{
+        static const char *const spaces[] = {
+                "\xc2\xa0",     "\xe1\x9a\x80", "\xe2\x80\xa8",
+                "\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f",
+                "\xe3\x80\x80",
+        };
+        const unsigned char *p = (const unsigned char *)s;
+
+        while (*p) {
+                size_t i, n = 0;
+
+                if (*p == ' ') {
+                        p++;
+                        continue;
+                }
+                /* U+2000..U+200A */
+                if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x80 &&
+                    p[2] <= 0x8a) {
+                        p += 3;
+                        continue;
+                }
+                for (i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++) {
+                        n = strlen(spaces[i]);
+                        if (strncmp((const char *)p, spaces[i], n) == 0)
+                                break;
+                }
+                if (i == sizeof(spaces) / sizeof(spaces[0]))
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
+/* A user_id or item of white space only says nothing: refused. */
+static int refuse_blank(const char *name, const char *value,
+                        struct model_error *err)
+{
+        if (!text_is_blank(value))
+                return 0;
+        return model_fail(err, "invalid_value", name,
+                          "%s must not be blank", name);
+}
+
 /* The fields an order and a status share, in the contract's order. */
 static int get_order_fields(json_t *root, bool id_required,
                             struct order *out, struct model_error *err)
@@ -526,8 +572,10 @@ static int get_order_fields(json_t *root, bool id_required,
         if (get_order_id(root, id_required, out, err) < 0 ||
             get_text(root, "user_id", ORDER_USER_MAX_CHARS, true, out->user_id,
                      sizeof(out->user_id), err) < 0 ||
+            refuse_blank("user_id", out->user_id, err) < 0 ||
             get_text(root, "item", ORDER_ITEM_MAX_CHARS, true, out->item,
                      sizeof(out->item), err) < 0 ||
+            refuse_blank("item", out->item, err) < 0 ||
             get_quantity(root, out, err) < 0)
                 return -1;
         return 0;

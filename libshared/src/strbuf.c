@@ -1,5 +1,6 @@
 /* The growable buffer of the whole tree (strbuf.h): JSON lines, the
  * /metrics page, request bodies and files read whole all grow here. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,4 +102,52 @@ char *strbuf_detach(struct strbuf *sb, size_t *len_out)
                 *len_out = buf ? sb->len : 0;
         strbuf_init(sb);
         return buf;
+}
+
+int strbuf_read_file(struct strbuf *sb, const char *path, size_t max_bytes,
+                     char *errstr, size_t errstr_size)
+{
+        size_t start = sb->len;
+        FILE *f = fopen(path, "rb");
+        int ret = -1;
+
+        if (!f) {
+                snprintf(errstr, errstr_size, "cannot open '%s': %s", path,
+                         strerror(errno));
+                return -1;
+        }
+        for (;;) {
+                size_t n, room;
+
+                if (strbuf_grow(sb, 4096, 0) == -1) {
+                        snprintf(errstr, errstr_size, "'%s': out of memory",
+                                 path);
+                        goto out;
+                }
+                /* One byte past the bound tells "too large" from "full". */
+                room = sb->cap - 1 - sb->len;
+                if (room > max_bytes + 1 - (sb->len - start))
+                        room = max_bytes + 1 - (sb->len - start);
+                n = fread(sb->buf + sb->len, 1, room, f);
+                sb->len += n;
+                sb->buf[sb->len] = '\0';
+                if (sb->len - start > max_bytes) {
+                        snprintf(errstr, errstr_size,
+                                 "'%s': larger than %zu bytes", path,
+                                 max_bytes);
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+        }
+        /* A directory opens but does not read: EISDIR lands here. */
+        if (ferror(f)) {
+                snprintf(errstr, errstr_size, "cannot read '%s': %s", path,
+                         strerror(errno ? errno : EIO));
+                goto out;
+        }
+        ret = 0;
+out:
+        fclose(f);
+        return ret;
 }

@@ -31,14 +31,18 @@ void time_format_rfc3339(int64_t epoch_ms, char *buf, size_t size)
                  (unsigned)tm.tm_sec % 100u, (unsigned)(epoch_ms % 1000));
 }
 
-void time_now_rfc3339(char *buf, size_t size)
+int64_t time_epoch_ms(void)
 {
         struct timespec ts;
 
         if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-                ts.tv_sec = 0, ts.tv_nsec = 0;
-        time_format_rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-                            buf, size);
+                return 0;
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void time_now_rfc3339(char *buf, size_t size)
+{
+        time_format_rfc3339(time_epoch_ms(), buf, size);
 }
 
 int64_t time_monotonic_us(void)

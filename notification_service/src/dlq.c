@@ -136,6 +136,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *arg)
         rd_kafka_resp_err_t code = kafka_fatal_error(rk, err, fatal,
                                                      sizeof(fatal));
 
+        if (kafka_error_is_auth(err))
+                return; /* logged once by kafka.c's log callback */
+
         if (!code) {
                 log_write(LOG_LEVEL_WARN, "DLQ producer error",
                           (struct log_field[]){

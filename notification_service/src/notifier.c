@@ -51,6 +51,14 @@ static void metrics_register(struct notifier *n, struct metrics *m)
         n->lag = metrics_gauge(m, "notification_consumer_lag",
                                "Records not yet read on the assignment",
                                NULL);
+        n->record_wait = metrics_histogram(
+                m, "notification_record_wait_seconds",
+                "From a record's timestamp to its poll here",
+                NULL, metrics_stage_buckets, metrics_stage_buckets_count);
+        n->record_write = metrics_histogram(
+                m, "notification_record_write_seconds",
+                "From a record's poll to its line written", NULL,
+                metrics_stage_buckets, metrics_stage_buckets_count);
 }
 
 /* The consumer's guarantees: a KAFKA_* variable that contradicts one stops

@@ -51,6 +51,9 @@ struct notifier {
                 *dlq_errors, *commit_errors;
         struct metric_counter *wh_delivered, *wh_failed, *wh_rejected;
         struct metric_gauge *lag;
+        /* The stages of a record (docs/bench.md): its timestamp (the
+         * status's produce) to its poll here, its poll to its line. */
+        struct metric_histogram *record_wait, *record_write;
 };
 
 /* commits.c */

@@ -13,6 +13,7 @@
 #include "shared/metrics.h"
 #include "shared/order.h"
 #include "shared/shutdown.h"
+#include "shared/util.h"
 #include "webhook.h"
 
 /* Write the line in n->line to every sink, trying again (every second)
@@ -85,8 +86,23 @@ static void webhook_queue(struct notifier *n, const rd_kafka_message_t *msg,
                 webhook_job_free(job); /* stopping: read again */
 }
 
+/* The stage histograms of a record polled at 'polled_us', its line just
+ * written. */
+static void observe_stages(struct notifier *n, const rd_kafka_message_t *msg,
+                           int64_t polled_us)
+{
+        int64_t age_ms = kafka_record_age_ms(msg);
+
+        if (age_ms >= 0)
+                metric_histogram_observe(n->record_wait, age_ms / 1e3);
+        metric_histogram_observe(n->record_write,
+                                 (double)(time_monotonic_us() - polled_us) /
+                                         1e6);
+}
+
 void records_handle(struct notifier *n, rd_kafka_message_t *msg)
 {
+        int64_t polled_us = time_monotonic_us(); /* just polled */
         char *traceparent = kafka_header_dup(msg, "traceparent");
         bool tracked, valid;
         struct model_error merr;
@@ -103,7 +119,10 @@ void records_handle(struct notifier *n, rd_kafka_message_t *msg)
         }
         /* Not tracked (out of memory, or an offset below one already
          * seen): its line is out, nothing more can be promised. */
-        if (write_line(n) < 0 || !tracked)
+        if (write_line(n) < 0)
+                goto out;
+        observe_stages(n, msg, polled_us);
+        if (!tracked)
                 goto out;
         if (!valid)
                 dead_letters_invalid(n, msg, merr.code, merr.message);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
 #include "publisher.h"
 #include "request.h"
 #include "shared/http.h"
@@ -34,7 +35,7 @@ static const char *const routes[] = {
 };
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 /* The statuses whose counters are looked up without the registry lock. */
-static const int codes[] = {200, 202, 400, 404, 405, 409, 411,
+static const int codes[] = {200, 202, 400, 401, 404, 405, 409, 411,
                             413, 415, 500, 503, 504};
 #define CODE_COUNT (sizeof(codes) / sizeof(codes[0]))
 
@@ -43,6 +44,7 @@ struct api {
         struct kafka_watch *watch;
         struct metrics *metrics;
         struct view *view;
+        const struct auth *auth;
         char *topic;
         size_t max_body_bytes;
         atomic_bool stopping;
@@ -65,6 +67,7 @@ struct api *api_new(const struct api_options *opts)
         api->watch = opts->watch;
         api->metrics = opts->metrics;
         api->view = opts->view;
+        api->auth = opts->auth;
         api->max_body_bytes = opts->max_body_bytes;
         api->in_flight = metrics_gauge(
                 api->metrics, "http_requests_in_flight",
@@ -72,7 +75,7 @@ struct api *api_new(const struct api_options *opts)
         api->publish_seconds = metrics_histogram(
                 api->metrics, "order_publish_duration_seconds",
                 "Time from produce to the broker's acknowledgement", NULL,
-                metrics_latency_buckets, metrics_latency_buckets_count);
+                metrics_stage_buckets, metrics_stage_buckets_count);
         return api;
 }
 
@@ -125,16 +128,24 @@ static int conn_read(void *arg, char *buf, size_t len)
         return mg_read(arg, buf, len);
 }
 
-/* 413 for a body over 'max_body_bytes', closing the connection so the
- * rest of the body is never read. */
+/* What a 413 still reads of the body it refuses before closing. */
+#define DISCARD_MAX_BYTES (8u << 20)
+#define DISCARD_MAX_MS 5000
+
+/* 413 for a body over 'max_body_bytes'. The reply goes first, then what
+ * the client still sends is read and dropped (up to a bound) before the
+ * connection closes: a close with unread data would reset the connection,
+ * and a client still writing its body would never read the 413. */
 static int reply_too_large(struct mg_connection *conn, size_t max_body_bytes)
 {
         char message[64];
 
         snprintf(message, sizeof(message), "the body is over %zu bytes",
                  max_body_bytes);
-        return http_reply_error(conn, 413, "payload_too_large", message, NULL,
-                                CONNECTION_CLOSE);
+        http_reply_error(conn, 413, "payload_too_large", message, NULL,
+                         CONNECTION_CLOSE);
+        http_discard_body(conn, DISCARD_MAX_BYTES, DISCARD_MAX_MS);
+        return 413;
 }
 
 static int reply_model_error(struct mg_connection *conn,
@@ -336,6 +347,8 @@ int api_orders_handler(struct mg_connection *conn, void *arg)
         struct api *api = arg;
         int ret;
 
+        if ((ret = auth_require(api->auth, conn)) != 0)
+                return ret;
         metric_gauge_add(api->in_flight, 1);
         ret = orders_handle(api, conn);
         metric_gauge_add(api->in_flight, -1);

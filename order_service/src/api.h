@@ -15,12 +15,14 @@ struct metrics;
 struct publisher;
 struct kafka_watch;
 struct view;
+struct auth;
 
 struct api_options {
         struct publisher *publisher; /* borrowed */
         struct kafka_watch *watch;         /* borrowed: readiness gates POSTs */
         struct metrics *metrics;     /* borrowed */
         struct view *view;           /* borrowed: a reused order_id */
+        const struct auth *auth;     /* borrowed: API keys, may be off */
         const char *topic;
         size_t max_body_bytes;
 };
@@ -31,7 +33,8 @@ struct api;
 struct api *api_new(const struct api_options *opts);
 void api_destroy(struct api *api);
 
-/* POST /orders. A mg_request_handler; 'arg' is the api. */
+/* POST /orders (behind auth_require()). A mg_request_handler; 'arg' is
+ * the api. */
 int api_orders_handler(struct mg_connection *conn, void *arg);
 
 /* GET /openapi.json: the embedded document. 'arg' is the api. */

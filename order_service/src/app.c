@@ -55,6 +55,8 @@ void order_app_http_options(const struct service *svc,
         opts->request_done_arg = app->api;
         opts->tcp_nodelay = true;
         opts->cors_disabled = true;
+        opts->tls_cert_file = s->tls_cert_file;
+        opts->tls_key_file = s->tls_key_file;
 }
 
 static struct publisher *app_publisher_new(struct service *svc, char *errstr,
@@ -110,7 +112,7 @@ static struct view *app_view_new(struct service *svc, char *errstr,
 
 void *order_app_start(struct service *svc, char *errstr, size_t errstr_size)
 {
-        const struct order_settings *s = svc->settings;
+        struct order_settings *s = svc->settings;
         struct order_app *app = calloc(1, sizeof(*app));
 
         if (!app)
@@ -135,12 +137,14 @@ void *order_app_start(struct service *svc, char *errstr, size_t errstr_size)
                 .watch = svc->watch,
                 .metrics = svc->metrics,
                 .view = app->view,
+                .auth = &s->auth,
                 .topic = svc->cfg.orders_topic,
                 .max_body_bytes = ORDER_MAX_JSON_BYTES,
         });
         if (!app->api)
                 goto oom;
         app->routes = (struct orders_routes){app->api, app->view, app->stream};
+        auth_metrics(&s->auth, svc->metrics);
         if (metrics_gauge_fn(svc->metrics, "kafka_producer_queue_depth",
                              "Messages waiting in the producer's queues", NULL,
                              publisher_queue_depth_gauge, app->pub) == -1)

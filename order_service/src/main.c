@@ -14,6 +14,7 @@ static const struct service_def order_service = {
         .topics = SERVICE_TOPIC_ORDERS | SERVICE_TOPIC_NOTIFICATIONS,
         .settings_size = sizeof(struct order_settings),
         .settings_load = order_settings_load,
+        .settings_release = order_settings_release,
         .http_options = order_app_http_options,
         .start = order_app_start,
         .routes = order_app_routes,

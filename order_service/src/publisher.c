@@ -141,6 +141,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
         char why[512];
         rd_kafka_resp_err_t orig = kafka_fatal_error(rk, err, why, sizeof(why));
 
+        if (kafka_error_is_auth(err))
+                return; /* logged once by kafka.c's log callback */
+
         if (orig) {
                 fields[0] = LOG_STR("error.code", rd_kafka_err2name(orig));
                 fields[1] = LOG_STR("error.message", why);

@@ -1,11 +1,15 @@
 /* order_service's own settings (settings.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "publisher.h"
 #include "settings.h"
 #include "shared/config.h"
 #include "shared/service.h"
+#include "shared/util.h"
 
 const char order_settings_usage[] =
         "POST /orders validates a JSON order and publishes it to Kafka; it\n"
@@ -22,7 +26,12 @@ const char order_settings_usage[] =
         "                        0: until ORDER_VIEW_MAX_ORDERS evicts it)\n"
         "  ORDER_STREAM_MAX      connections held open by SSE, WebSocket and\n"
         "                        long-polls, on top of HTTP_THREADS (2048)\n"
-        "  ORDER_STREAM_HEARTBEAT_MS  idle stream heartbeat (15000)\n";
+        "  ORDER_STREAM_HEARTBEAT_MS  idle stream heartbeat (15000)\n"
+        "  ORDER_API_KEYS_FILE   API keys, one name:key a line; when set,\n"
+        "                        POST /orders needs Authorization: Bearer <key>\n"
+        "  HTTP_TLS_CERT_FILE    PEM certificate (chain): serve HTTPS\n"
+        "  HTTP_TLS_KEY_FILE     PEM private key of that certificate\n"
+        "Any variable X can be read from the file X_FILE names (secrets).\n";
 
 /* The order-status view and the streams (view.h, stream.h). */
 static int settings_read_view(struct order_settings *s, char *errstr,
@@ -76,14 +85,59 @@ static int settings_read(struct order_settings *s, char *errstr,
         return 0;
 }
 
+/* HTTPS needs both files, readable now rather than at the first
+ * handshake. */
+static int settings_read_tls(struct order_settings *s, char *errstr,
+                             size_t errstr_size)
+{
+        const char *missing = NULL;
+
+        if (config_get_string("HTTP_TLS_CERT_FILE", NULL, 4096,
+                              &s->tls_cert_file, errstr, errstr_size) == -1 ||
+            config_get_string("HTTP_TLS_KEY_FILE", NULL, 4096,
+                              &s->tls_key_file, errstr, errstr_size) == -1)
+                return -1;
+        if (!s->tls_cert_file && !s->tls_key_file)
+                return 0;
+        if (!s->tls_cert_file)
+                missing = "HTTP_TLS_CERT_FILE";
+        else if (!s->tls_key_file)
+                missing = "HTTP_TLS_KEY_FILE";
+        if (missing)
+                return error_set(errstr, errstr_size,
+                                 "%s: not set (HTTPS needs both "
+                                 "HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE)",
+                                 missing);
+        if (access(s->tls_cert_file, R_OK) == -1)
+                return error_set(errstr, errstr_size,
+                                 "HTTP_TLS_CERT_FILE: cannot read '%s': %s",
+                                 s->tls_cert_file, strerror(errno));
+        if (access(s->tls_key_file, R_OK) == -1)
+                return error_set(errstr, errstr_size,
+                                 "HTTP_TLS_KEY_FILE: cannot read '%s': %s",
+                                 s->tls_key_file, strerror(errno));
+        return 0;
+}
+
 int order_settings_load(const struct service *svc, void *settings,
                         char *errstr, size_t errstr_size)
 {
         struct order_settings *s = settings;
 
         if (settings_read(s, errstr, errstr_size) == -1 ||
-            settings_read_view(s, errstr, errstr_size) == -1)
+            settings_read_view(s, errstr, errstr_size) == -1 ||
+            auth_load(&s->auth, errstr, errstr_size) == -1 ||
+            settings_read_tls(s, errstr, errstr_size) == -1)
                 return -1;
         return publisher_check_config(&svc->cfg, s->delivery_timeout_ms,
                                       s->linger_ms, errstr, errstr_size);
+}
+
+void order_settings_release(void *settings)
+{
+        struct order_settings *s = settings;
+
+        auth_release(&s->auth);
+        free(s->tls_cert_file);
+        free(s->tls_key_file);
 }

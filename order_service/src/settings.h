@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "auth.h"
+
 struct service;
 
 struct order_settings {
@@ -16,13 +18,19 @@ struct order_settings {
         long long view_retention_s;  /* ORDER_VIEW_RETENTION, 0: none */
         int stream_max;              /* ORDER_STREAM_MAX */
         int stream_heartbeat_ms;     /* ORDER_STREAM_HEARTBEAT_MS */
+        struct auth auth;        /* ORDER_API_KEYS(_FILE); empty: off */
+        char *tls_cert_file;     /* HTTP_TLS_CERT_FILE, NULL: plain HTTP */
+        char *tls_key_file;      /* HTTP_TLS_KEY_FILE */
 };
 
 /* service_def.settings_load: read the variables into 'settings' (a struct
- * order_settings, which owns nothing) and check that the producer can be
+ * order_settings: order_settings_release() frees what it owns) and check that the producer can be
  * configured. Returns 0, or -1 with errstr naming the variable at fault. */
 int order_settings_load(const struct service *svc, void *settings,
                         char *errstr, size_t errstr_size);
+
+/* service_def.settings_release. */
+void order_settings_release(void *settings);
 
 /* The variables and defaults, for --help. */
 extern const char order_settings_usage[];

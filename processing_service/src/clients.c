@@ -16,6 +16,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
         struct processor *p = opaque;
 
+        if (kafka_error_is_auth(err))
+                return; /* logged once by kafka.c's log callback */
+
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
                 if (p->on_all_brokers_down)
                         p->on_all_brokers_down(p->arg);
@@ -106,14 +109,17 @@ rd_kafka_conf_t *clients_producer_conf(const struct processor_options *opts,
          * coordinator is still writing its markers and answers the next
          * transaction's first request with CONCURRENT_TRANSACTIONS:
          * retried after retry.backoff.ms, whose default (100 ms) would cap
-         * a busy instance at a few commits per second (the Java client
-         * uses 20 ms for this case). */
+         * a busy instance at a few commits per second. 20 ms (the Java
+         * client's for this case) still made the commit the largest stage
+         * of end-to-end latency: 72-131 ms mean against 52-58 ms with 2 ms
+         * (bench/results/compare2.json); 5 ms keeps retries to a broker in
+         * trouble less eager. */
         const struct kafka_setting settings[] = {
                 {"transactional.id", opts->transactional_id, KAFKA_REQUIRED},
                 {"enable.idempotence", "true", KAFKA_REQUIRED},
                 {"acks", "all", KAFKA_REQUIRED},
                 {"transaction.timeout.ms", timeout, KAFKA_DEFAULT},
-                {"retry.backoff.ms", "20", KAFKA_DEFAULT},
+                {"retry.backoff.ms", "5", KAFKA_DEFAULT},
         };
 
         snprintf(timeout, sizeof(timeout), "%lld",
@@ -125,10 +131,14 @@ rd_kafka_conf_t *clients_producer_conf(const struct processor_options *opts,
 /* kafka_conf_new() refuses a cooperative assignor: the rebalance callback
  * is written for eager ones. Offsets are committed by the producer's
  * transactions only; orders that a producer may still abort are never
- * read. */
+ * read. The prefetch is bounded: librdkafka's defaults (64 MiB queued, 1
+ * MiB per partition and fetch) filled to 72 MiB of RSS during a catch-up
+ * of 500k orders, for no gain in records/s (bench/results/REPORT.md). */
 static const struct kafka_setting consumer_settings[] = {
         {"enable.auto.commit", "false", KAFKA_REQUIRED},
         {"isolation.level", "read_committed", KAFKA_REQUIRED},
+        {"queued.max.messages.kbytes", "2048", KAFKA_DEFAULT},
+        {"fetch.message.max.bytes", "262144", KAFKA_DEFAULT},
 };
 
 rd_kafka_conf_t *clients_consumer_conf(const struct config *cfg, char *errstr,

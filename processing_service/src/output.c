@@ -165,6 +165,7 @@ static int output_record(struct processor *p, const rd_kafka_message_t *msg,
 void process_record(struct processor *p, const rd_kafka_message_t *msg)
 {
         rd_kafka_resp_err_t perr = RD_KAFKA_RESP_ERR_NO_ERROR;
+        int64_t polled_us = time_monotonic_us(); /* just polled */
         enum outcome outcome;
 
         if (txn_begin(p) < 0)
@@ -184,5 +185,6 @@ void process_record(struct processor *p, const rd_kafka_message_t *msg)
         p->txn_outcomes[outcome]++;
         p->txn_records++;
         txn_track_offset(p, msg);
+        txn_track_record(p, msg, polled_us);
         metric_gauge_set(p->m_open_records, (double)p->txn_records);
 }

@@ -2,8 +2,9 @@
  * consumer group metadata (KIP-447), modelled on librdkafka's
  * examples/transactions.c, with one transactional producer per instance:
  * the life cycle and the loop. A transaction is committed once it holds
- * txn_max_records records or is txn_max_ms old (txn.c); each record's
- * status or dead letter is produced in it (output.c).
+ * txn_max_records records or is txn_max_ms old, or, once txn_min_ms old,
+ * as soon as no record is waiting (txn.c); each record's status or dead
+ * letter is produced in it (output.c).
  *
  * Threads: everything runs on the thread of processor_run(), including
  * librdkafka's callbacks (clients.c: rebalance and error callbacks are
@@ -72,6 +73,20 @@ static void processor_metrics_init(struct processor *p, struct metrics *m)
                 m, "processing_transaction_commit_seconds",
                 "Time to send the offsets and commit a transaction.", NULL,
                 metrics_latency_buckets, metrics_latency_buckets_count);
+        p->m_record_wait = metrics_histogram(
+                m, "processing_record_wait_seconds",
+                "From a record's timestamp to its poll by the processor.",
+                NULL, metrics_stage_buckets, metrics_stage_buckets_count);
+        p->m_record_open = metrics_histogram(
+                m, "processing_record_txn_open_seconds",
+                "From a record's poll to the start of its transaction's "
+                "commit.",
+                NULL, metrics_stage_buckets, metrics_stage_buckets_count);
+        p->m_record_commit = metrics_histogram(
+                m, "processing_record_commit_seconds",
+                "The commit of a record's transaction (observed once per "
+                "record).",
+                NULL, metrics_stage_buckets, metrics_stage_buckets_count);
         p->m_lag = metrics_gauge(
                 m, "processing_consumer_lag_records",
                 "Records on the assigned partitions not yet consumed, from "
@@ -102,6 +117,7 @@ static int processor_init(struct processor *p,
         p->rules = opts->rules;
         p->txn_max_records = opts->txn_max_records;
         p->txn_max_ms = opts->txn_max_ms;
+        p->txn_min_ms = opts->txn_min_ms;
         p->on_all_brokers_down = opts->on_all_brokers_down;
         p->arg = opts->arg;
         p->offset_reset_latest =
@@ -158,6 +174,7 @@ void processor_destroy(struct processor *p)
                 rd_kafka_conf_destroy(p->producer_conf);
         if (p->txn_offsets)
                 rd_kafka_topic_partition_list_destroy(p->txn_offsets);
+        free(p->txn_polled_us);
         free(p->dlq_topic);
         free(p->transactional_id);
         free(p);
@@ -230,18 +247,32 @@ static bool processor_turn(struct processor *p, int64_t *next_lag_ms)
         int64_t now = time_monotonic_ms();
         int timeout = POLL_MAX_MS;
         rd_kafka_message_t *msg;
-        bool fatal;
+        bool fatal, commit_if_drained = false;
 
         if (p->producer_fatal) {
                 producer_check_fatal(p);
                 return !p->fenced && producer_recreate(p) == 0;
         }
         if (p->txn_open) {
-                int64_t left = p->txn_started_ms + p->txn_max_ms - now;
+                int64_t age = now - p->txn_started_ms;
+                int64_t left = p->txn_max_ms - age;
 
                 if (p->txn_records >= p->txn_max_records || left <= 0) {
                         txn_commit(p, true);
                         return true;
+                }
+                /* Past TXN_MIN_MS, a transaction commits as soon as no
+                 * record is waiting: under a backlog it fills up to
+                 * TXN_MAX_MS or TXN_MAX_RECORDS, at a trickle each record
+                 * is visible one commit round trip after its poll. The
+                 * commit blocks this loop, so the cadence never outruns
+                 * the broker: records polled during a commit share the
+                 * next. */
+                if (age >= p->txn_min_ms) {
+                        commit_if_drained = true;
+                        timeout = 0;
+                } else if (p->txn_min_ms - age < timeout) {
+                        timeout = (int)(p->txn_min_ms - age);
                 }
                 if (left < timeout)
                         timeout = (int)left;
@@ -256,8 +287,11 @@ static bool processor_turn(struct processor *p, int64_t *next_lag_ms)
         /* Serves the producer's error callback. */
         rd_kafka_poll(p->producer, 0);
         msg = rd_kafka_consumer_poll(p->consumer, timeout);
-        if (!msg)
+        if (!msg) {
+                if (commit_if_drained)
+                        txn_commit(p, true);
                 return true;
+        }
         fatal = msg->err && consumer_error(msg);
         if (!msg->err)
                 process_record(p, msg);

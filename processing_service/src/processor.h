@@ -22,6 +22,8 @@ struct processor_options {
         const char *transactional_id; /* copied */
         long long txn_max_records;    /* commit after this many records */
         long long txn_max_ms;         /* ... or this long after the first */
+        long long txn_min_ms;         /* ... or, this long after the first,
+                                         as soon as nothing more is queued */
         struct metrics *metrics;      /* borrowed; NULL: no metrics */
         /* Called on the processor thread when librdkafka reports that
          * every broker is down, so readiness drops at once. May be NULL. */

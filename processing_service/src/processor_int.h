@@ -40,6 +40,7 @@ struct processor {
         char *dlq_topic;
         long long txn_max_records;
         int64_t txn_max_ms;
+        int64_t txn_min_ms;
         bool offset_reset_latest; /* where a partition without offsets starts */
         void (*on_all_brokers_down)(void *arg);
         void *arg;
@@ -56,6 +57,11 @@ struct processor {
         long long txn_records;
         rd_kafka_topic_partition_list_t *txn_offsets; /* next offset each */
         uint64_t txn_outcomes[OUTCOME_COUNT];
+        /* When each of its records was polled (monotonic us), for the
+         * stage histograms at its commit; grows to the largest
+         * transaction, at most txn_max_records. */
+        int64_t *txn_polled_us;
+        size_t txn_polled_n, txn_polled_cap;
 
         atomic_bool ready; /* transactions initialised, group joined */
 
@@ -65,6 +71,11 @@ struct processor {
         struct metric_counter *m_recreated;
         struct metric_counter *m_rebalances;
         struct metric_histogram *m_commit_seconds;
+        /* The stages of a record (docs/bench.md): its timestamp to its
+         * poll, its poll to its commit's start, that commit's duration. */
+        struct metric_histogram *m_record_wait;
+        struct metric_histogram *m_record_open;
+        struct metric_histogram *m_record_commit;
         struct metric_gauge *m_lag;
         struct metric_gauge *m_open_records;
 };
@@ -100,6 +111,11 @@ int txn_begin(struct processor *p);
 void txn_abort(struct processor *p, bool rewind);
 int txn_commit(struct processor *p, bool rewind);
 int consumer_rewind(struct processor *p);
+
+/* txn.c: note that the record 'msg', polled at 'polled_us', joined the
+ * open transaction. */
+void txn_track_record(struct processor *p, const rd_kafka_message_t *msg,
+                      int64_t polled_us);
 
 /* output.c */
 void process_record(struct processor *p, const rd_kafka_message_t *msg);

@@ -136,50 +136,15 @@ int rules_load_catalog(struct rules *rules, const char *path, char *errstr,
                        size_t errstr_size)
 {
         struct strbuf sb = STRBUF_INIT;
-        FILE *f = NULL;
         int ret = -1;
 
-        f = fopen(path, "rb");
-        if (!f) {
-                snprintf(errstr, errstr_size, "cannot open '%s': %s", path,
-                         strerror(errno));
+        if (strbuf_read_file(&sb, path, RULES_CATALOG_MAX_BYTES, errstr,
+                             errstr_size) == -1)
                 goto out;
-        }
-        for (;;) {
-                size_t n;
-
-                if (sb.cap - sb.len < 4096) {
-                        size_t more = sb.cap ? sb.cap : 65536;
-
-                        if (sb.len + more > RULES_CATALOG_MAX_BYTES + 4096) {
-                                snprintf(errstr, errstr_size,
-                                         "'%s': larger than %d bytes", path,
-                                         RULES_CATALOG_MAX_BYTES);
-                                goto out;
-                        }
-                        if (strbuf_grow(&sb, more, 0) == -1) {
-                                snprintf(errstr, errstr_size,
-                                         "'%s': out of memory", path);
-                                goto out;
-                        }
-                }
-                n = fread(sb.buf + sb.len, 1, sb.cap - 1 - sb.len, f);
-                sb.len += n;
-                if (n == 0)
-                        break;
-        }
-        if (ferror(f)) {
-                /* A directory opens but does not read: EISDIR lands here. */
-                snprintf(errstr, errstr_size, "cannot read '%s': %s", path,
-                         strerror(errno ? errno : EIO));
-                goto out;
-        }
-        ret = rules_load_catalog_text(rules, path, sb.buf, sb.len, errstr,
-                                      errstr_size);
+        ret = rules_load_catalog_text(rules, path, sb.buf ? sb.buf : "",
+                                      sb.len, errstr, errstr_size);
 out:
         strbuf_release(&sb);
-        if (f)
-                fclose(f);
         return ret;
 }
 

@@ -23,6 +23,8 @@ const char processing_settings_usage[] =
         "                    (default: KAFKA_GROUP_ID-hostname)\n"
         "  TXN_MAX_RECORDS   records per transaction (default 10000)\n"
         "  TXN_MAX_MS        longest a transaction stays open (default 20)\n"
+        "  TXN_MIN_MS        shortest: after it, commit as soon as no record\n"
+        "                    is waiting (default 0; TXN_MAX_MS: fixed cadence)\n"
         "See docs/processing_service.md.\n";
 
 /* Read our variables. Returns 0, or -1 with errstr naming the variable. */
@@ -45,6 +47,8 @@ static int settings_read(struct processing_settings *s, const struct config *cfg
             config_get_int("TXN_MAX_RECORDS", 10000, 1, 100000,
                            &s->txn_max_records, errstr, errstr_size) < 0 ||
             config_get_int("TXN_MAX_MS", 20, 1, 600000, &s->txn_max_ms,
+                           errstr, errstr_size) < 0 ||
+            config_get_int("TXN_MIN_MS", 0, 0, s->txn_max_ms, &s->txn_min_ms,
                            errstr, errstr_size) < 0)
                 return -1;
         return 0;
@@ -61,6 +65,7 @@ void processing_settings_options(const struct service *svc,
                 .transactional_id = s->transactional_id,
                 .txn_max_records = s->txn_max_records,
                 .txn_max_ms = s->txn_max_ms,
+                .txn_min_ms = s->txn_min_ms,
                 .metrics = svc->metrics,
                 .on_all_brokers_down = kafka_watch_mark_down,
                 .arg = svc->watch,

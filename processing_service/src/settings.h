@@ -17,6 +17,7 @@ struct processing_settings {
         char *transactional_id;    /* TRANSACTIONAL_ID */
         long long txn_max_records; /* TXN_MAX_RECORDS */
         long long txn_max_ms;      /* TXN_MAX_MS */
+        long long txn_min_ms;      /* TXN_MIN_MS */
         struct rules rules;        /* MAX_QUANTITY and the catalog */
 };
 

@@ -5,9 +5,11 @@
  * is retried, aborts the transaction (the consumer is rewound to the
  * committed offsets, so its records are processed again), or leaves the
  * producer to be replaced (txn_error_action()). See processor_int.h. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "processor_int.h"
+#include "shared/kafka.h"
 #include "shared/metrics.h"
 #include "shared/shutdown.h"
 #include "shared/util.h"
@@ -17,6 +19,7 @@ void txn_reset(struct processor *p)
 {
         p->txn_open = false;
         p->txn_records = 0;
+        p->txn_polled_n = 0;
         memset(p->txn_outcomes, 0, sizeof(p->txn_outcomes));
         rd_kafka_topic_partition_list_destroy(p->txn_offsets);
         p->txn_offsets = rd_kafka_topic_partition_list_new(16);
@@ -50,6 +53,25 @@ enum txn_action txn_error_action(struct processor *p, const char *what,
         rd_kafka_error_destroy(error);
         producer_check_fatal(p);
         return action;
+}
+
+void txn_track_record(struct processor *p, const rd_kafka_message_t *msg,
+                      int64_t polled_us)
+{
+        int64_t age_ms = kafka_record_age_ms(msg);
+
+        if (age_ms >= 0)
+                metric_histogram_observe(p->m_record_wait, age_ms / 1e3);
+        if (p->txn_polled_n == p->txn_polled_cap) {
+                size_t cap = p->txn_polled_cap ? p->txn_polled_cap * 2 : 256;
+                int64_t *n = realloc(p->txn_polled_us, cap * sizeof(*n));
+
+                if (!n)
+                        return; /* a sample less, nothing more */
+                p->txn_polled_us = n;
+                p->txn_polled_cap = cap;
+        }
+        p->txn_polled_us[p->txn_polled_n++] = polled_us;
 }
 
 int txn_begin(struct processor *p)
@@ -207,8 +229,16 @@ static enum txn_action txn_send_offsets(struct processor *p)
 static void txn_committed(struct processor *p, int64_t start_us,
                           int64_t offsets_us)
 {
-        metric_histogram_observe(p->m_commit_seconds,
-                                 (double)(time_monotonic_us() - start_us) / 1e6);
+        double commit_s = (double)(time_monotonic_us() - start_us) / 1e6;
+
+        metric_histogram_observe(p->m_commit_seconds, commit_s);
+        /* Per record, so that the stage means add up record by record. */
+        for (size_t i = 0; i < p->txn_polled_n; i++) {
+                metric_histogram_observe(
+                        p->m_record_open,
+                        (double)(start_us - p->txn_polled_us[i]) / 1e6);
+                metric_histogram_observe(p->m_record_commit, commit_s);
+        }
         metric_counter_inc(p->m_committed);
         for (int i = 0; i < OUTCOME_COUNT; i++)
                 metric_counter_add(p->m_outcomes[i], p->txn_outcomes[i]);

@@ -268,7 +268,7 @@ def env_examples():
                                   "KAFKA_AUTO_OFFSET_RESET": "earliest",
                                   "MAX_QUANTITY": "100", "CATALOG_FILE": "",
                                   "TRANSACTIONAL_ID": None, "TXN_MAX_RECORDS": None,
-                                  "TXN_MAX_MS": None},
+                                  "TXN_MAX_MS": None, "TXN_MIN_MS": None},
            "notification_service": {"HTTP_PORT": "8003",
                                     "NOTIFICATIONS_TOPIC": "notifications",
                                     "KAFKA_GROUP_ID": "notification-service",

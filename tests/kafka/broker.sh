@@ -7,6 +7,11 @@
 #                                 address. A STATE used before keeps its ports and data (a restart).
 #                                 With PORT it listens on 127.0.0.1:PORT (and fails at once, saying
 #                                 so, when that port is taken); without, on a free port.
+#   broker.sh start-sasl STATE DIST
+#                                 the same broker with a second listener, SASL_SSL (SCRAM-SHA-512
+#                                 over TLS); prints that listener's address. STATE also gets
+#                                 tls/ca.pem (the CA to trust), sasl/username and sasl/password
+#                                 (a user made when the storage is formatted, random password).
 #   broker.sh stop STATE          stop it (SIGTERM, then SIGKILL after 30 s); data is kept
 #   broker.sh kill STATE          SIGKILL it at once (fault tests)
 #   broker.sh clean STATE         stop it and remove its data; server.log is kept
@@ -122,7 +127,7 @@ cmd_start() {
                 java -cp "$dist/libs/*" -Dkafka.logs.dir="$state" \
                         -Dlog4j.configuration="file:$here/log4j.properties" \
                         kafka.tools.StorageTool format -t "$(cluster_id)" \
-                        -c "$state/server.properties" >>"$state/server.log" 2>&1 ||
+                        -c "$state/server.properties" "${format_args[@]}" >>"$state/server.log" 2>&1 ||
                         die "formatting $state/data failed; see $state/server.log"
         fi
         # setsid and closed descriptors: the broker must outlive this script
@@ -147,6 +152,63 @@ cmd_start() {
         cat "$state/bootstrap"
 }
 
+# More arguments for 'kafka-storage format' (start-sasl's SCRAM user).
+format_args=()
+
+# A CA and a broker certificate for 127.0.0.1, made here so that no key is
+# checked in; Kafka reads the key and chain from one PEM file.
+make_tls() {
+        local tls=$1/tls
+        mkdir -p "$tls"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=pipeline-test-ca \
+                -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+                -keyout "$tls/broker.key" -out "$tls/broker.csr" 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+        openssl x509 -req -days 7 -in "$tls/broker.csr" -CA "$tls/ca.pem" \
+                -CAkey "$tls/ca.key" -CAcreateserial -extfile "$tls/san.ext" \
+                -out "$tls/broker.crt" 2>/dev/null
+        cat "$tls/broker.key" "$tls/broker.crt" >"$tls/broker.pem"
+}
+
+# Add the SASL_SSL listener to a fresh server.properties; its address goes
+# to bootstrap_sasl. The PLAINTEXT listener stays for the fixture's checks.
+add_sasl_listener() {
+        local state=$1 sport
+        sport=$(free_port)
+        sed -i -e "s|^listeners=PLAINTEXT://\([^,]*\),|listeners=PLAINTEXT://\1,SASL_SSL://127.0.0.1:$sport,|" \
+                -e "s|^advertised.listeners=.*|&,SASL_SSL://127.0.0.1:$sport|" \
+                -e "s|^listener.security.protocol.map=.*|&,SASL_SSL:SASL_SSL|" \
+                "$state/server.properties"
+        cat >>"$state/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$state/tls/broker.pem
+PROPS
+        echo "127.0.0.1:$sport" >"$state/bootstrap_sasl"
+}
+
+cmd_start_sasl() {
+        local state=$1 dist=$2 user=pipeline password
+        mkdir -p "$state"
+        state=$(cd "$state" && pwd)
+        if [ ! -f "$state/bootstrap_sasl" ] || [ ! -f "$state/data/meta.properties" ]; then
+                is_running "$state" && die "a broker of $state runs without SASL_SSL"
+                rm -rf "$state/data" "$state/tls" "$state/sasl"
+                make_tls "$state" || die "openssl could not make the certificates"
+                write_properties "$state"
+                add_sasl_listener "$state"
+                mkdir -p "$state/sasl"
+                password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+                echo "$user" >"$state/sasl/username"
+                echo "$password" >"$state/sasl/password"
+                format_args=(--add-scram "SCRAM-SHA-512=[name=$user,password=$password]")
+        fi
+        cmd_start "$state" "$dist" >/dev/null
+        cat "$state/bootstrap_sasl"
+}
+
 cmd_stop() {
         local state=$1 signal=${2:-TERM} pid deadline
         is_running "$state" || { rm -f "$state/pid"; return 0; }
@@ -165,12 +227,14 @@ cmd_stop() {
 cmd_clean() {
         local state=$1
         cmd_stop "$state"
-        rm -rf "$state/data" "$state/server.properties" "$state/bootstrap"
+        rm -rf "$state/data" "$state/server.properties" "$state/bootstrap" \
+                "$state/bootstrap_sasl" "$state/tls" "$state/sasl"
 }
 
 [ $# -ge 2 ] || die "usage: $0 fetch DIST | start STATE DIST [PORT] | stop|kill|clean|status STATE"
 case $1 in
 fetch) cmd_fetch "$2" ;;
+start-sasl) [ $# -ge 3 ] || die "usage: $0 start-sasl STATE DIST"; cmd_start_sasl "$2" "$3" ;;
 start) [ $# -ge 3 ] || die "usage: $0 start STATE DIST [PORT]"; cmd_start "$2" "$3" "${4:-}" ;;
 stop) cmd_stop "$2" ;;
 kill) cmd_stop "$2" KILL ;;

@@ -1,6 +1,7 @@
 """Every bad request gets the right 4xx JSON error (status, code, field), over
 raw sockets so that nothing normalises it, and none of them reaches the
 topic."""
+import http.client
 import json
 
 import pytest
@@ -72,6 +73,8 @@ BODIES = [
     ("item_overlong_utf8", b'{"user_id":"u","item":"a\xc0\xafb","quantity":1}', 400, "invalid_value", "item"),
     ("item_lone_surrogate", '{"user_id":"u","item":"a\\ud800b","quantity":1}', 400, "invalid_value", "item"),
     # missing, unknown and duplicate fields
+    ("blank_user_id", '{"user_id":"  ","item":"i","quantity":1}', 400, "invalid_value", "user_id"),
+    ("blank_item", '{"user_id":"u","item":" \\u00a0 ","quantity":1}', 400, "invalid_value", "item"),
     ("missing_user_id", '{"item":"i","quantity":1}', 400, "missing_field", "user_id"),
     ("missing_quantity", '{"user_id":"u","item":"i"}', 400, "missing_field", "quantity"),
     ("empty_object", "{}", 400, "missing_field", "user_id"),
@@ -143,6 +146,20 @@ def check_error(resp, status, code, field=None):
         assert "field" not in err, err
     else:
         assert err["field"] == field, err
+
+
+def test_413_readable_by_a_client_still_sending_its_body(svc):
+    """Python's http.client sends the whole body before it reads: the 413
+    must wait for it (read and dropped) rather than reset the connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=30)
+    try:
+        conn.request("POST", "/orders", body=b" " * (1 << 20),
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 413
+        assert json.loads(resp.read())["error"]["code"] == "payload_too_large"
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("name,raw,status,code,field", BODIES, ids=[c[0] for c in BODIES])

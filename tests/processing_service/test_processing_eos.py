@@ -66,9 +66,11 @@ def test_rebalance_between_two_instances_mid_stream_exactly_once(bootstrap, serv
 
 def test_sigterm_commits_the_open_transaction_and_exits_0(bootstrap, services):
     t = processing.Topics("term")
-    # A transaction that would stay open for minutes: only SIGTERM ends it.
+    # A transaction that would stay open for minutes (TXN_MIN_MS: not
+    # committed when the records are drained either): only SIGTERM ends it.
     svc = services("processing_service",
-                   t.environ(bootstrap, TXN_MAX_MS=120_000, TXN_MAX_RECORDS=100_000))
+                   t.environ(bootstrap, TXN_MAX_MS=120_000, TXN_MIN_MS=120_000,
+                             TXN_MAX_RECORDS=100_000))
     wait_assigned(svc)
     ids = [f"t-{i}" for i in range(50)]
     pipeline.produce(bootstrap, t.orders, [processing.order_record(i) for i in ids])

@@ -91,6 +91,7 @@ def test_max_quantity_without_catalog_knows_every_item(bootstrap, services):
     ("TXN_MAX_RECORDS", "0"),
     ("TXN_MAX_RECORDS", "12x"),
     ("TXN_MAX_MS", "-1"),
+    ("TXN_MIN_MS", "21"),  # more than TXN_MAX_MS (20)
     ("KAFKA_PARTITION_ASSIGNMENT_STRATEGY", "cooperative-sticky"),
     ("KAFKA_ENABLE_AUTO_COMMIT", "true"),
     ("KAFKA_ISOLATION_LEVEL", "read_uncommitted"),

@@ -260,7 +260,7 @@ class Service:
     """One service process. Its stdout and stderr go to files under
     test-state/logs; they are printed when the test fails (conftest.py)."""
 
-    def __init__(self, name, environ=None, port=None, cwd=None):
+    def __init__(self, name, environ=None, port=None, cwd=None, tls_ca=None):
         self.name = name
         self.binary = env(SERVICES[name])
         self.port = port or free_port()
@@ -272,6 +272,8 @@ class Service:
         self.environ.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         self.environ.update({k: str(v) for k, v in (environ or {}).items()})
         self.proc = None
+        # HTTPS when a certificate is given: requests trust 'tls_ca'.
+        self.tls_ca = tls_ca
         logs = state_dir("logs")
         tag = unique(name)
         self.stdout_path = os.path.join(logs, tag + ".stdout")
@@ -279,7 +281,15 @@ class Service:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.environ.get("HTTP_TLS_CERT_FILE") else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def get(self, path, **kw):
+        """GET url+path (over HTTPS trusting tls_ca when it serves HTTPS)."""
+        kw.setdefault("timeout", 5)
+        if self.tls_ca:
+            kw.setdefault("verify", self.tls_ca)
+        return requests.get(self.url + path, **kw)
 
     def start(self, wait_healthy=True, timeout=60):
         self._out = open(self.stdout_path, "ab")
@@ -297,7 +307,7 @@ class Service:
                 raise AssertionError(f"{self.name} exited with {self.proc.returncode} "
                                      f"during start:\n{self.stderr_tail()}")
             try:
-                return requests.get(self.url + "/healthz", timeout=1).status_code == 200
+                return self.get("/healthz", timeout=1).status_code == 200
             except requests.RequestException:
                 return False
         wait_until(healthy, timeout, f"{self.name} /healthz")
@@ -305,7 +315,7 @@ class Service:
     def wait_ready(self, timeout=60):
         def ready():
             try:
-                return requests.get(self.url + "/readyz", timeout=1).status_code == 200
+                return self.get("/readyz", timeout=1).status_code == 200
             except requests.RequestException:
                 return False
         wait_until(ready, timeout, f"{self.name} /readyz")
@@ -334,14 +344,10 @@ class Service:
             return f.read().splitlines()
 
     def stderr_tail(self, n=40):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
+        return file_tail(self.stderr_path, n)
 
     def metrics(self):
-        return requests.get(self.url + "/metrics", timeout=5).text
+        return self.get("/metrics").text
 
     def __enter__(self):
         return self.start()
@@ -353,6 +359,15 @@ class Service:
             with contextlib.suppress(Exception):
                 self._out.close()
                 self._err.close()
+
+
+def file_tail(path, n=40):
+    """The last n lines of a log file, as text ("" when unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def run_service(name, args=(), environ=None, timeout=30):

@@ -486,6 +486,93 @@ static void test_dotenv_environment_wins(void **state)
         free(path);
 }
 
+/* A temporary file holding 'content'; its path into 'path'. */
+static void write_temp(char *path, size_t size, const char *content)
+{
+        int fd;
+
+        snprintf(path, size, "/tmp/test_config.XXXXXX");
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, content, strlen(content)),
+                         (ssize_t)strlen(content));
+        close(fd);
+}
+
+static void test_file_variable_reads_the_value(void **state)
+{
+        struct config cfg;
+        char path[64], path2[64], *s = NULL, errstr[CONFIG_ERRSTR_SIZE];
+        long long n;
+
+        /* KAFKA_X_FILE is the property of KAFKA_X; one newline stripped */
+        write_temp(path, sizeof(path), "s3cret pass\n");
+        setenv("KAFKA_SASL_PASSWORD_FILE", path, 1);
+        setenv("KAFKA_SASL_USERNAME", "alice", 1);
+        load_ok(&cfg, &processing);
+        assert_int_equal(cfg.kafka_props_count, 2);
+        assert_string_equal(cfg.kafka_props[0].env, "KAFKA_SASL_PASSWORD");
+        assert_string_equal(cfg.kafka_props[0].name, "sasl.password");
+        assert_string_equal(cfg.kafka_props[0].value, "s3cret pass");
+        assert_string_equal(cfg.kafka_props[1].value, "alice");
+        config_release(&cfg);
+
+        /* a shared variable and the typed readers alike */
+        write_temp(path2, sizeof(path2), "9001\n");
+        setenv("HTTP_PORT_FILE", path2, 1);
+        load_ok(&cfg, &processing);
+        assert_int_equal(cfg.http_port, 9001);
+        config_release(&cfg);
+        assert_int_equal(config_get_int("HTTP_PORT", 1, 1, 65535, &n, errstr,
+                                        sizeof(errstr)),
+                         0);
+        assert_int_equal(n, 9001);
+        unsetenv("HTTP_PORT_FILE");
+        setenv("T_STR_FILE", path, 1);
+        assert_int_equal(config_get_string("T_STR", NULL, 64, &s, errstr,
+                                           sizeof(errstr)),
+                         0);
+        assert_string_equal(s, "s3cret pass");
+        free(s);
+        unsetenv("T_STR_FILE");
+        unlink(path);
+        unlink(path2);
+}
+
+static void test_file_variable_errors_never_quote_the_secret(void **state)
+{
+        char path[64], errstr[CONFIG_ERRSTR_SIZE];
+
+        write_temp(path, sizeof(path), "s3cret\n");
+        /* both set */
+        setenv("KAFKA_SASL_PASSWORD_FILE", path, 1);
+        setenv("KAFKA_SASL_PASSWORD", "s3cret", 1);
+        expect_load_error_prefix("KAFKA_SASL_PASSWORD and "
+                                 "KAFKA_SASL_PASSWORD_FILE are both set",
+                                 errstr, sizeof(errstr));
+        assert_null(strstr(errstr, "s3cret"));
+        unsetenv("KAFKA_SASL_PASSWORD");
+        /* an unreadable file names the variable and the path */
+        setenv("KAFKA_SASL_PASSWORD_FILE", "/nonexistent/secret", 1);
+        expect_load_error_prefix("KAFKA_SASL_PASSWORD_FILE: cannot open "
+                                 "'/nonexistent/secret'",
+                                 errstr, sizeof(errstr));
+        setenv("KAFKA_SASL_PASSWORD_FILE", "/tmp", 1);
+        expect_load_error_prefix("KAFKA_SASL_PASSWORD_FILE: cannot read",
+                                 errstr, sizeof(errstr));
+        unsetenv("KAFKA_SASL_PASSWORD_FILE");
+        /* a bad value from a file: the message does not quote it */
+        unlink(path);
+        write_temp(path, sizeof(path), "s3cret\nline two\n");
+        setenv("KAFKA_BOOTSTRAP_SERVERS_FILE", path, 1);
+        expect_load_error_prefix("KAFKA_BOOTSTRAP_SERVERS: value contains a "
+                                 "control character",
+                                 errstr, sizeof(errstr));
+        assert_null(strstr(errstr, "s3cret"));
+        unsetenv("KAFKA_BOOTSTRAP_SERVERS_FILE");
+        unlink(path);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -506,6 +593,8 @@ int main(void)
                 T(test_get_bool),
                 T(test_get_string),
                 T(test_dotenv_environment_wins),
+                T(test_file_variable_reads_the_value),
+                T(test_file_variable_errors_never_quote_the_secret),
 #undef T
         };
 

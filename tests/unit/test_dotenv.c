@@ -105,12 +105,36 @@ static void test_dotenv_missing_file_is_fine(void **state)
                          0);
 }
 
+/* The fuzz target's entry: the same parse, nothing set, NULs refused. */
+static void test_dotenv_check_parses_without_setting(void **state)
+{
+        static const char text[] = "# c\nexport DOTENV_CHECK_A=1\n"
+                                   "DOTENV_CHECK_B=\"x\\ny\"\n\n";
+        static const char nul[] = "A=1\nB=x\0y\n";
+        char errstr[256] = "";
+
+        (void)state;
+        assert_int_equal(dotenv_check(text, sizeof(text) - 1, errstr,
+                                      sizeof(errstr)),
+                         2);
+        assert_null(getenv("DOTENV_CHECK_A"));
+        assert_int_equal(dotenv_check("", 0, errstr, sizeof(errstr)), 0);
+        assert_int_equal(dotenv_check(nul, sizeof(nul) - 1, errstr,
+                                      sizeof(errstr)),
+                         -1);
+        assert_string_equal(errstr, "<text>:2: NUL byte in line");
+        assert_int_equal(dotenv_check("A='x\n", 5, errstr, sizeof(errstr)),
+                         -1);
+        assert_string_equal(errstr, "<text>:1: unterminated single quote");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_dotenv_syntax),
                 cmocka_unit_test(test_dotenv_malformed_line_names_file_and_line),
                 cmocka_unit_test(test_dotenv_missing_file_is_fine),
+                cmocka_unit_test(test_dotenv_check_parses_without_setting),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

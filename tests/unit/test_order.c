@@ -46,6 +46,20 @@ static const struct decode_case cases[] = {
           "\"created_at\":\"" VALID_TIME "\"}",
           0, REC, NULL, "" },
 
+        /* blank: white space only says nothing */
+        { "blank user_id", "{\"user_id\":\"   \",\"item\":\"i\",\"quantity\":1}",
+          0, REQ, "invalid_value", "user_id" },
+        { "blank item (no-break and ideographic spaces)",
+          "{\"user_id\":\"u\",\"item\":\" \u00a0\u3000\u2009\",\"quantity\":1}",
+          0, REQ, "invalid_value", "item" },
+        { "blank item in a record",
+          "{\"order_id\":\"1\",\"user_id\":\"u\",\"item\":\" \",\"quantity\":2,"
+          "\"created_at\":\"" VALID_TIME "\"}",
+          0, REC, "invalid_value", "item" },
+        { "spaces around text are fine",
+          "{\"user_id\":\" u \",\"item\":\"\u00a0i\",\"quantity\":1}",
+          0, REQ, NULL, "" },
+
         /* broken JSON */
         { "empty body", "", 0, REQ, "invalid_json", "" },
         { "whitespace only", " \n\t ", 0, REQ, "invalid_json", "" },

@@ -71,6 +71,16 @@ int config_load(struct config *cfg, const struct config_defaults *defaults,
 /* Free what 'cfg' owns. No operation if 'cfg' is NULL. */
 void config_release(struct config *cfg);
 
+/* The value of 'name': the variable, or the content of the file that the
+ * variable 'name'_FILE names (the Docker and Kubernetes secrets
+ * convention), one trailing newline stripped. *out is a new string (free(3)
+ * it), NULL when neither is set or the value is empty. Returns 0, or -1
+ * with errstr naming the variable: both set, or the file unreadable or over
+ * 64 KiB. No message quotes the file's content. Every reader below, and
+ * every KAFKA_* property, goes through it. */
+int config_lookup(const char *name, char **out, char *errstr,
+                  size_t errstr_size);
+
 /* Typed readers that services use for their own variables, with the same
  * validation and messages as config_load().
  * Each returns 0 and sets *out (to 'def' when the variable is unset or

@@ -13,4 +13,10 @@
  * setenv(3). Returns 0, or -1 with errstr naming the file and line. */
 int dotenv_load(const char *path, char *errstr, size_t errstr_size);
 
+/* Parse 'len' bytes of .env text as dotenv_load() does, changing nothing
+ * (the fuzz target and tests). Returns the number of NAME=VALUE entries,
+ * or -1 with errstr naming the line ("<text>:<line>: ..."). */
+int dotenv_check(const char *text, size_t len, char *errstr,
+                 size_t errstr_size);
+
 #endif

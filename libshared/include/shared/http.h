@@ -42,6 +42,11 @@ struct http_server_options {
         int keep_alive_timeout_ms; /* idle keep-alive wait; 0: 500 ms */
         int thread_stack_bytes;    /* a worker's stack; 0: the default */
         int websocket_ping_ms;     /* ping an idle WebSocket; 0: never */
+        /* Both set: HTTPS only, with this PEM certificate (chain) and its
+         * PEM private key (civetweb wants them in one file; we load them
+         * into its OpenSSL context ourselves). Borrowed for the call. */
+        const char *tls_cert_file;
+        const char *tls_key_file;
 };
 
 struct http_server;
@@ -109,5 +114,13 @@ int http_reply_json(struct mg_connection *conn, int status, const char *json,
 int http_reply_error(struct mg_connection *conn, int status, const char *code,
                      const char *message, const char *field,
                      const char *extra_headers);
+
+/* After a reply sent with "Connection: close" to a request whose body is
+ * not wanted (413): read and throw away what the client still sends, at
+ * most 'max_bytes' and for at most 'max_ms', so that a client still
+ * writing its body does not get a reset (and loses the reply) when the
+ * server closes with unread data: nginx's lingering close. */
+void http_discard_body(struct mg_connection *conn, size_t max_bytes,
+                       int max_ms);
 
 #endif

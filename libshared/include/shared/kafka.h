@@ -105,6 +105,16 @@ int kafka_topics_ensure_retry(rd_kafka_t *rk, const char *const *topics,
 bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
                         size_t ntopics, int timeout_ms);
 
+/* Whether 'err' of an error callback is an authentication failure (SASL
+ * or TLS). kafka_conf_new()'s log callback has logged it once as an error,
+ * so error callbacks need not: a wrong password is one line, not one per
+ * reconnect. */
+bool kafka_error_is_auth(int err);
+
+/* A client has reached the broker: the next authentication failure is an
+ * error line again (called by the readiness watch). */
+void kafka_auth_succeeded(void);
+
 /* The value of header 'name' of 'msg' as a new NUL-terminated string
  * (free(3) it), or NULL when absent. */
 char *kafka_header_dup(const rd_kafka_message_t *msg, const char *name);
@@ -123,6 +133,12 @@ int kafka_subscribe(rd_kafka_t *consumer, const char *topic, char *errstr,
  * every rebalance, for as long as it stays idle. -1 when the assignment
  * cannot be read. */
 int64_t kafka_consumer_lag(rd_kafka_t *consumer);
+
+/* How long ago, in ms on the wall clock, 'msg' was stamped (its
+ * CreateTime: when its producer called produce()); -1 when it has no
+ * timestamp. A record from the future (clocks of two hosts) is 0 ms old.
+ * For the stage histograms of docs/bench.md. */
+int64_t kafka_record_age_ms(const rd_kafka_message_t *msg);
 
 /* --- producers (kafka_producer.c) --- */
 

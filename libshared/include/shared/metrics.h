@@ -56,5 +56,9 @@ char *metrics_render(struct metrics *m, size_t *len_out);
 /* Latency buckets in seconds, 0.5 ms .. 10 s, for *_seconds histograms. */
 extern const double metrics_latency_buckets[];
 extern const size_t metrics_latency_buckets_count;
+/* Finer ones, 0.25 ms .. 10 s, 1-5 ms apart below 50 ms: for the stages
+ * of the end-to-end latency, whose percentiles are read from them. */
+extern const double metrics_stage_buckets[];
+extern const size_t metrics_stage_buckets_count;
 
 #endif

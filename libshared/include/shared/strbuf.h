@@ -49,6 +49,11 @@ static inline void strbuf_add(struct strbuf *sb, const void *data, size_t len)
         sb->buf[sb->len] = '\0';
 }
 
+/* Append the whole file at 'path', at most 'max_bytes' of it. Returns 0,
+ * or -1 with errstr ("cannot open '<path>': ...", "'<path>': larger than
+ * N bytes"); the message quotes the path, never the content. */
+int strbuf_read_file(struct strbuf *sb, const char *path, size_t max_bytes,
+                     char *errstr, size_t errstr_size);
 /* Hand the buffer to the caller (free(3) it; NULL when 'failed' or
  * empty-and-never-grown) with its length, and re-init 'sb'. */
 char *strbuf_detach(struct strbuf *sb, size_t *len_out);

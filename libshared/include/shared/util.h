@@ -15,6 +15,10 @@ void time_now_rfc3339(char *buf, size_t size);
  * 1970 or after 9999 is written as the epoch. */
 void time_format_rfc3339(int64_t epoch_ms, char *buf, size_t size);
 
+/* Milliseconds since 1970 (CLOCK_REALTIME): to compare with a Kafka
+ * record's timestamp. */
+int64_t time_epoch_ms(void);
+
 /* Milliseconds of CLOCK_MONOTONIC, for deadlines and latencies. */
 int64_t time_monotonic_ms(void);
 /* Microseconds of CLOCK_MONOTONIC. */
