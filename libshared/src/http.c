@@ -12,6 +12,7 @@
  *
  * HTTPS: civetweb wants the certificate and key in one PEM file; we load
  * the two files into its SSL_CTX from its init_ssl callback instead. */
+#define _GNU_SOURCE /* pthread_setattr_default_np */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct http_route {
         struct http_route *next;
         struct http_server *srv;
         char *uri;
+        bool prefix; /* also the paths under 'uri' */
         mg_request_handler handler;
         void *arg;
 };
@@ -364,8 +366,13 @@ static int not_found_handler(struct mg_connection *conn, void *cbdata)
 static int route_handler(struct mg_connection *conn, void *cbdata)
 {
         struct http_route *route = cbdata;
+        const struct mg_request_info *ri = mg_get_request_info(conn);
+        size_t n = strlen(route->uri);
 
-        if (!request_is(conn, route->uri))
+        if (!request_is(conn, route->uri) &&
+            !(route->prefix && ri && ri->local_uri &&
+              strncmp(ri->local_uri, route->uri, n) == 0 &&
+              ri->local_uri[n] == '/'))
                 return reply_not_found(conn);
         return route->handler(conn, route->arg);
 }
@@ -442,7 +449,8 @@ static int tls_init_cb(void *ssl_ctx, void *user_data)
 struct http_option_text {
         char listening[HTTP_PORT_OPTION_MAX];
         char threads[16], timeout[16], keep_alive_timeout[16];
-        const char *options[24]; /* name, value, ..., NULL */
+        char ws_ping[16];
+        const char *options[32]; /* name, value, ..., NULL */
 };
 
 static void http_options(const struct http_server_options *opts,
@@ -485,7 +493,43 @@ static void http_options(const struct http_server_options *opts,
                 t->options[n++] = "keep_alive_timeout_ms";
                 t->options[n++] = t->keep_alive_timeout;
         }
+        if (opts->websocket_ping_ms > 0) {
+                snprintf(t->ws_ping, sizeof(t->ws_ping), "%d",
+                         opts->websocket_ping_ms);
+                t->options[n++] = "websocket_timeout_ms";
+                t->options[n++] = t->ws_ping;
+                t->options[n++] = "enable_websocket_ping_pong";
+                t->options[n++] = "yes";
+        }
         t->options[n++] = NULL;
+}
+
+/* mg_start() with workers of 'stack_bytes' stacks (0: the default).
+ * Civetweb 1.15 sets a stack size only when built with USE_STACK_SIZE,
+ * and creates every worker inside mg_start(): so the process's default
+ * for new threads is changed for that call only. */
+static struct mg_context *start_with_stack(const struct mg_callbacks *cb,
+                                           void *user, const char **options,
+                                           int stack_bytes)
+{
+        pthread_attr_t old, attr;
+        struct mg_context *ctx;
+        bool changed = false;
+
+        if (stack_bytes > 0 && pthread_getattr_default_np(&old) == 0) {
+                if (pthread_attr_init(&attr) == 0) {
+                        changed = pthread_attr_setstacksize(
+                                          &attr, (size_t)stack_bytes) == 0 &&
+                                  pthread_setattr_default_np(&attr) == 0;
+                        pthread_attr_destroy(&attr);
+                }
+        }
+        ctx = mg_start(cb, user, options);
+        if (stack_bytes > 0 && changed)
+                pthread_setattr_default_np(&old);
+        if (stack_bytes > 0)
+                pthread_attr_destroy(&old);
+        return ctx;
 }
 
 struct http_server *http_server_start(const struct http_server_options *opts,
@@ -530,7 +574,8 @@ struct http_server *http_server_start(const struct http_server_options *opts,
         }
         if (opts->on_request_done)
                 callbacks.end_request = end_request_cb;
-        srv->ctx = mg_start(&callbacks, srv, text.options);
+        srv->ctx = start_with_stack(&callbacks, srv, text.options,
+                                    opts->thread_stack_bytes);
         srv->tls = NULL; /* the callback ran during mg_start() */
         if (!srv->ctx) {
                 if (tls.errstr[0])
@@ -560,9 +605,9 @@ fail:
         return NULL;
 }
 
-int http_server_route(struct http_server *srv, const char *uri,
-                      mg_request_handler handler, void *arg, char *errstr,
-                      size_t errstr_size)
+static int server_route(struct http_server *srv, const char *uri,
+                        bool prefix, mg_request_handler handler, void *arg,
+                        char *errstr, size_t errstr_size)
 {
         struct http_route *route;
 
@@ -579,6 +624,7 @@ int http_server_route(struct http_server *srv, const char *uri,
                 return -1;
         }
         route->srv = srv;
+        route->prefix = prefix;
         route->handler = handler;
         route->arg = arg;
         pthread_mutex_lock(&srv->routes_lock);
@@ -586,6 +632,36 @@ int http_server_route(struct http_server *srv, const char *uri,
         srv->routes = route;
         pthread_mutex_unlock(&srv->routes_lock);
         mg_set_request_handler(srv->ctx, uri, route_handler, route);
+        return 0;
+}
+
+int http_server_route(struct http_server *srv, const char *uri,
+                      mg_request_handler handler, void *arg, char *errstr,
+                      size_t errstr_size)
+{
+        return server_route(srv, uri, false, handler, arg, errstr,
+                            errstr_size);
+}
+
+int http_server_route_prefix(struct http_server *srv, const char *uri,
+                             mg_request_handler handler, void *arg,
+                             char *errstr, size_t errstr_size)
+{
+        return server_route(srv, uri, true, handler, arg, errstr, errstr_size);
+}
+
+int http_server_websocket(struct http_server *srv, const char *uri,
+                          mg_websocket_connect_handler connect,
+                          mg_websocket_ready_handler ready,
+                          mg_websocket_data_handler data,
+                          mg_websocket_close_handler close, void *arg,
+                          char *errstr, size_t errstr_size)
+{
+        if (!srv || !srv->ctx)
+                return error_set(errstr, errstr_size,
+                                 "cannot add WebSocket '%s': no server", uri);
+        mg_set_websocket_handler(srv->ctx, uri, connect, ready, data, close,
+                                 arg);
         return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "shared/order.h"
 #include "shared/util.h"
 #include "shared/kafka_watch.h"
+#include "orders_get.h"
 
 /* The document of order_service/openapi.json, embedded at build time. */
 extern const char openapi_json[];
@@ -29,11 +30,12 @@ extern const size_t openapi_json_len;
 #define CONNECTION_CLOSE "Connection: close\r\n"
 
 static const char *const routes[] = {
-        "/orders", "/healthz", "/readyz", "/metrics", "/openapi.json", "other",
+        "/orders", "/healthz", "/readyz", "/metrics", "/openapi.json",
+        "/events", "/ws", "/", "/orders/{id}", "/orders/{id}/events", "other",
 };
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 /* The statuses whose counters are looked up without the registry lock. */
-static const int codes[] = {200, 202, 400, 401, 404, 405, 411,
+static const int codes[] = {200, 202, 400, 401, 404, 405, 409, 411,
                             413, 415, 500, 503, 504};
 #define CODE_COUNT (sizeof(codes) / sizeof(codes[0]))
 
@@ -41,6 +43,7 @@ struct api {
         struct publisher *publisher;
         struct kafka_watch *watch;
         struct metrics *metrics;
+        struct view *view;
         const struct auth *auth;
         char *topic;
         size_t max_body_bytes;
@@ -63,6 +66,7 @@ struct api *api_new(const struct api_options *opts)
         api->publisher = opts->publisher;
         api->watch = opts->watch;
         api->metrics = opts->metrics;
+        api->view = opts->view;
         api->auth = opts->auth;
         api->max_body_bytes = opts->max_body_bytes;
         api->in_flight = metrics_gauge(
@@ -313,6 +317,10 @@ static int orders_handle(struct api *api, struct mg_connection *conn)
                 return reply_model_error(conn, &err);
         }
         free(body);
+        /* An order_id the view holds: 202 again, or 409 (orders_get.c). */
+        if (*order.order_id &&
+            (status = orders_reply_known(api->view, conn, &order)) != 0)
+                return status;
         if (!*order.order_id &&
             uuid_v4(order.order_id, sizeof(order.order_id)) == -1)
                 return http_reply_error(conn, 503, "no_randomness",

@@ -14,12 +14,14 @@
 struct metrics;
 struct publisher;
 struct kafka_watch;
+struct view;
 struct auth;
 
 struct api_options {
         struct publisher *publisher; /* borrowed */
         struct kafka_watch *watch;         /* borrowed: readiness gates POSTs */
         struct metrics *metrics;     /* borrowed */
+        struct view *view;           /* borrowed: a reused order_id */
         const struct auth *auth;     /* borrowed: API keys, may be off */
         const char *topic;
         size_t max_body_bytes;

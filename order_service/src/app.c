@@ -4,10 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <sys/resource.h>
+
 #include "api.h"
 #include "app.h"
+#include "orders_get.h"
+#include "page.h"
 #include "publisher.h"
 #include "settings.h"
+#include "stream.h"
+#include "view.h"
+#include "ws.h"
 #include "shared/kafka_watch.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -17,10 +24,20 @@
 /* At shutdown, how long past the longest wait of a request for its
  * delivery report the drain waits for the last replies to go out. */
 #define DRAIN_MARGIN_MS 2000
+/* A worker's stack: civetweb's frames, ours (an 8 KiB reply buffer), a
+ * produce call, with room for the sanitizers. The default (8 MiB) would
+ * only be address space, but thousands of them add up. */
+#define WORKER_STACK_BYTES (512 * 1024)
+/* Events queued for one stream before it is ended (it resumes). */
+#define STREAM_MAX_QUEUED 1024
 
 struct order_app {
         struct publisher *pub;
         struct api *api;
+        struct view *view;
+        struct stream *stream;
+        struct ws *ws;
+        struct orders_routes routes;
 };
 
 void order_app_http_options(const struct service *svc,
@@ -29,7 +46,11 @@ void order_app_http_options(const struct service *svc,
         const struct order_settings *s = svc->settings;
         const struct order_app *app = svc->app;
 
-        opts->num_threads = s->http_threads;
+        /* Streams hold at most stream_max workers (stream.h): the
+         * others are left for everything else. */
+        opts->num_threads = s->http_threads + s->stream_max;
+        opts->thread_stack_bytes = WORKER_STACK_BYTES;
+        opts->websocket_ping_ms = s->stream_heartbeat_ms;
         opts->on_request_done = api_request_done;
         opts->request_done_arg = app->api;
         opts->tcp_nodelay = true;
@@ -60,6 +81,35 @@ static struct publisher *app_publisher_new(struct service *svc, char *errstr,
                 errstr, errstr_size);
 }
 
+/* Each held connection is a descriptor: raise the soft limit to the
+ * hard one, which is often 1024 → 1048576. */
+static void app_raise_fd_limit(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+                        log_write(LOG_LEVEL_WARN,
+                                  "cannot raise the descriptor limit", NULL, 0);
+        }
+}
+
+static struct view *app_view_new(struct service *svc, char *errstr,
+                                 size_t errstr_size)
+{
+        const struct order_settings *s = svc->settings;
+
+        return view_new(&(struct view_options){
+                                .cfg = &svc->cfg,
+                                .metrics = svc->metrics,
+                                .max_orders = (size_t)s->view_max_orders,
+                                .retention_ms = s->view_retention_s * 1000,
+                                .max_queued_events = STREAM_MAX_QUEUED,
+                        },
+                        errstr, errstr_size);
+}
+
 void *order_app_start(struct service *svc, char *errstr, size_t errstr_size)
 {
         struct order_settings *s = svc->settings;
@@ -68,19 +118,32 @@ void *order_app_start(struct service *svc, char *errstr, size_t errstr_size)
         if (!app)
                 goto oom;
         svc->app = app;
+        app_raise_fd_limit();
         app->pub = app_publisher_new(svc, errstr, errstr_size);
-        if (!app->pub)
+        if (!app->pub || !(app->view = app_view_new(svc, errstr, errstr_size)))
+                goto fail;
+        app->stream = stream_new(&(struct stream_options){
+                .view = app->view,
+                .metrics = svc->metrics,
+                .max_streams = s->stream_max,
+                .heartbeat_ms = s->stream_heartbeat_ms,
+        });
+        if (!app->stream)
+                goto oom;
+        if (!(app->ws = ws_new(app->view, app->stream, errstr, errstr_size)))
                 goto fail;
         app->api = api_new(&(struct api_options){
                 .publisher = app->pub,
                 .watch = svc->watch,
                 .metrics = svc->metrics,
+                .view = app->view,
                 .auth = &s->auth,
                 .topic = svc->cfg.orders_topic,
                 .max_body_bytes = ORDER_MAX_JSON_BYTES,
         });
         if (!app->api)
                 goto oom;
+        app->routes = (struct orders_routes){app->api, app->view, app->stream};
         auth_metrics(&s->auth, svc->metrics);
         if (metrics_gauge_fn(svc->metrics, "kafka_producer_queue_depth",
                              "Messages waiting in the producer's queues", NULL,
@@ -99,8 +162,14 @@ int order_app_routes(struct service *svc, char *errstr, size_t errstr_size)
 {
         struct order_app *app = svc->app;
 
-        if (http_server_route(svc->http, "/orders", api_orders_handler,
-                              app->api, errstr, errstr_size) == -1 ||
+        if (http_server_route_prefix(svc->http, "/orders",
+                                     orders_route_handler, &app->routes,
+                                     errstr, errstr_size) == -1 ||
+            http_server_route(svc->http, "/events", stream_events_handler,
+                              app->stream, errstr, errstr_size) == -1 ||
+            ws_route(app->ws, svc->http, errstr, errstr_size) == -1 ||
+            http_server_route(svc->http, "/", page_handler, NULL, errstr,
+                              errstr_size) == -1 ||
             http_server_route(svc->http, "/openapi.json", api_openapi_handler,
                               app->api, errstr, errstr_size) == -1)
                 return -1;
@@ -119,6 +188,10 @@ int order_app_stop(struct service *svc)
 
         if (app->api)
                 api_stop_accepting(app->api);
+        /* Streams and long-polls end now, or the drain would wait for
+         * them until its deadline. */
+        if (app->view)
+                view_stop_streams(app->view);
         return s->delivery_timeout_ms + PUBLISHER_REPORT_MARGIN_MS +
                DRAIN_MARGIN_MS;
 }
@@ -132,6 +205,17 @@ void order_app_destroy(struct service *svc)
                 return;
         publisher_destroy(app->pub, s->delivery_timeout_ms);
         api_destroy(app->api);
+        ws_destroy(app->ws);
+        stream_destroy(app->stream);
+        view_destroy(app->view);
         free(app);
         svc->app = NULL;
+}
+
+bool order_app_is_ready(void *arg, char *reason, size_t reason_size)
+{
+        struct order_app *app = arg;
+
+        return app && app->view &&
+               view_is_ready(app->view, reason, reason_size);
 }

@@ -183,8 +183,16 @@ const char *route_label(const char *path)
 {
         static const char *const routes[] = {
                 "/orders", "/healthz", "/readyz", "/metrics", "/openapi.json",
+                "/events", "/ws", "/",
         };
+        size_t n;
 
+        if (path && strncmp(path, "/orders/", 8) == 0) {
+                n = strlen(path);
+                return n > 15 && strcmp(path + n - 7, "/events") == 0
+                               ? "/orders/{id}/events"
+                               : "/orders/{id}";
+        }
         if (path)
                 for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
                         if (strcmp(path, routes[i]) == 0)

@@ -21,11 +21,39 @@ const char order_settings_usage[] =
         "  HTTP_THREADS          worker threads, one per open connection (128)\n"
         "  DELIVERY_TIMEOUT_MS   give up on a delivery, answer 504 (10000)\n"
         "  KAFKA_LINGER_MS       producer batching delay (2)\n"
+        "  ORDER_VIEW_MAX_ORDERS orders the status view holds (1000000)\n"
+        "  ORDER_VIEW_RETENTION  seconds an order stays in the view (86400;\n"
+        "                        0: until ORDER_VIEW_MAX_ORDERS evicts it)\n"
+        "  ORDER_STREAM_MAX      connections held open by SSE, WebSocket and\n"
+        "                        long-polls, on top of HTTP_THREADS (2048)\n"
+        "  ORDER_STREAM_HEARTBEAT_MS  idle stream heartbeat (15000)\n"
         "  ORDER_API_KEYS_FILE   API keys, one name:key a line; when set,\n"
         "                        POST /orders needs Authorization: Bearer <key>\n"
         "  HTTP_TLS_CERT_FILE    PEM certificate (chain): serve HTTPS\n"
         "  HTTP_TLS_KEY_FILE     PEM private key of that certificate\n"
         "Any variable X can be read from the file X_FILE names (secrets).\n";
+
+/* The order-status view and the streams (view.h, stream.h). */
+static int settings_read_view(struct order_settings *s, char *errstr,
+                              size_t errstr_size)
+{
+        long long n;
+
+        if (config_get_int("ORDER_VIEW_MAX_ORDERS", 1000000, 1, 100000000,
+                           &s->view_max_orders, errstr, errstr_size) == -1 ||
+            config_get_int("ORDER_VIEW_RETENTION", 86400, 0, 365LL * 86400,
+                           &s->view_retention_s, errstr, errstr_size) == -1)
+                return -1;
+        if (config_get_int("ORDER_STREAM_MAX", 2048, 0, 60000, &n, errstr,
+                           errstr_size) == -1)
+                return -1;
+        s->stream_max = (int)n;
+        if (config_get_int("ORDER_STREAM_HEARTBEAT_MS", 15000, 100, 300000, &n,
+                           errstr, errstr_size) == -1)
+                return -1;
+        s->stream_heartbeat_ms = (int)n;
+        return 0;
+}
 
 static int settings_read(struct order_settings *s, char *errstr,
                          size_t errstr_size)
@@ -97,6 +125,7 @@ int order_settings_load(const struct service *svc, void *settings,
         struct order_settings *s = settings;
 
         if (settings_read(s, errstr, errstr_size) == -1 ||
+            settings_read_view(s, errstr, errstr_size) == -1 ||
             auth_load(&s->auth, errstr, errstr_size) == -1 ||
             settings_read_tls(s, errstr, errstr_size) == -1)
                 return -1;

@@ -14,6 +14,10 @@ struct order_settings {
         int http_threads;        /* HTTP_THREADS */
         int delivery_timeout_ms; /* DELIVERY_TIMEOUT_MS */
         int linger_ms;           /* KAFKA_LINGER_MS, or ours */
+        long long view_max_orders;   /* ORDER_VIEW_MAX_ORDERS */
+        long long view_retention_s;  /* ORDER_VIEW_RETENTION, 0: none */
+        int stream_max;              /* ORDER_STREAM_MAX */
+        int stream_heartbeat_ms;     /* ORDER_STREAM_HEARTBEAT_MS */
         struct auth auth;        /* ORDER_API_KEYS(_FILE); empty: off */
         char *tls_cert_file;     /* HTTP_TLS_CERT_FILE, NULL: plain HTTP */
         char *tls_key_file;      /* HTTP_TLS_KEY_FILE */

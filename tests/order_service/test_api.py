@@ -95,7 +95,9 @@ def test_health_readiness_and_openapi(svc):
     assert r.headers["content-type"] == "application/json"
     doc = r.json()
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/orders", "/healthz", "/readyz", "/metrics", "/openapi.json"}
+    assert set(doc["paths"]) == {"/orders", "/healthz", "/readyz", "/metrics", "/openapi.json",
+                                 "/orders/{order_id}", "/orders/{order_id}/events",
+                                 "/events", "/ws", "/"}
     codes = set(doc["paths"]["/orders"]["post"]["responses"])
     assert {"202", "400", "405", "411", "413", "415", "503", "504"} <= codes
     # It is the file of the repository, byte for byte.

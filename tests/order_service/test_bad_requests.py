@@ -99,7 +99,7 @@ REQUESTS = [
                                         ("Access-Control-Request-Method", "POST")]),
      405, "method_not_allowed", "POST"),
     ("post_healthz", dict(method="POST", path="/healthz", body=GOOD, headers=orders.JSON), 405, "method_not_allowed", "GET"),
-    ("post_sub_path", dict(method="POST", path="/orders/123", body=GOOD, headers=orders.JSON), 404, "not_found", None),
+    ("post_sub_path", dict(method="POST", path="/orders/123", body=GOOD, headers=orders.JSON), 405, "method_not_allowed", "GET"),
     ("post_other_path", dict(method="POST", path="/order", body=GOOD, headers=orders.JSON), 404, "not_found", None),
     ("no_content_type", dict(method="POST", path="/orders", body=GOOD), 415, "unsupported_media_type", None),
     ("text_plain", dict(method="POST", path="/orders", body=GOOD, headers=[("Content-Type", "text/plain")]),

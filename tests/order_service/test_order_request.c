@@ -264,7 +264,11 @@ static void test_route_label_is_bounded(void **state)
         assert_string_equal(route_label("/orders"), "/orders");
         assert_string_equal(route_label("/openapi.json"), "/openapi.json");
         assert_string_equal(route_label("/metrics"), "/metrics");
-        assert_string_equal(route_label("/orders/123"), "other");
+        assert_string_equal(route_label("/orders/123"), "/orders/{id}");
+        assert_string_equal(route_label("/orders/123/events"),
+                            "/orders/{id}/events");
+        assert_string_equal(route_label("/events"), "/events");
+        assert_string_equal(route_label("/nope"), "other");
         assert_string_equal(route_label("/\"evil"), "other");
         assert_string_equal(route_label(NULL), "other");
 }

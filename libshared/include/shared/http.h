@@ -40,6 +40,8 @@ struct http_server_options {
         bool cors_disabled;        /* no Access-Control-* answers at all
                                     * (civetweb's default origin is "*") */
         int keep_alive_timeout_ms; /* idle keep-alive wait; 0: 500 ms */
+        int thread_stack_bytes;    /* a worker's stack; 0: the default */
+        int websocket_ping_ms;     /* ping an idle WebSocket; 0: never */
         /* Both set: HTTPS only, with this PEM certificate (chain) and its
          * PEM private key (civetweb wants them in one file; we load them
          * into its OpenSSL context ourselves). Borrowed for the call. */
@@ -61,6 +63,21 @@ struct http_server *http_server_start(const struct http_server_options *opts,
 int http_server_route(struct http_server *srv, const char *uri,
                       mg_request_handler handler, void *arg, char *errstr,
                       size_t errstr_size);
+
+/* As http_server_route(), for 'uri' and every path under it ("uri/..."). */
+int http_server_route_prefix(struct http_server *srv, const char *uri,
+                             mg_request_handler handler, void *arg,
+                             char *errstr, size_t errstr_size);
+
+/* Serve WebSockets at 'uri' with civetweb's handlers (mg_set_websocket_
+ * handler; they run on the connection's worker thread). Returns 0, or -1
+ * with errstr. */
+int http_server_websocket(struct http_server *srv, const char *uri,
+                          mg_websocket_connect_handler connect,
+                          mg_websocket_ready_handler ready,
+                          mg_websocket_data_handler data,
+                          mg_websocket_close_handler close, void *arg,
+                          char *errstr, size_t errstr_size);
 
 /* Stop accepting and wait for the workers. No operation if NULL.
  *
