@@ -9,8 +9,22 @@
 # at --rate orders/s for --seconds and reports, per order, notification
 # timestamp - order timestamp (what the stage adds) and the time until a
 # read_committed reader sees the status (what a consumer waits), p50/p99.
+#
+#   bench/processing_service.sh --dedupe [--orders 200000] [--rounds 3]
+#                               [--entries 1000000]
+#
+# The dedupe store instead (bench/dedupe.py): catch-up over --orders orders
+# with the store off (DEDUPE_RETENTION=0) and on, alternating for --rounds
+# rounds in one run; then the restore time and the store's bytes for a
+# changelog of --entries order_ids.
 # Everything it starts is stopped on exit, Ctrl-C included.
 set -euo pipefail
+
+bench=processing_service.py
+if [ "${1:-}" = --dedupe ]; then
+        bench=dedupe.py
+        shift
+fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$root/build/processing-bench
@@ -28,8 +42,10 @@ cleanup() { "$root/tests/kafka/broker.sh" clean "$broker_state" >/dev/null 2>&1 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 bootstrap=$("$root/tests/kafka/broker.sh" start "$broker_state" "$dist" | tail -n 1)
+BENCH_BROKER_PID=$(cat "$broker_state/pid")
+export BENCH_BROKER_PID
 
-"$work/venv/bin/python" "$root/bench/processing_service.py" \
+"$work/venv/bin/python" "$root/bench/$bench" \
         --bootstrap "$bootstrap" \
         --binary "$root/build/release/processing_service/processing_service" \
         --logs "$work" "$@"

@@ -17,6 +17,13 @@ uint64_t lg_schedule_at(uint64_t start_ns, uint64_t rate_per_s, uint64_t seq)
                                      rate_per_s);
 }
 
+uint64_t lg_order_of(uint64_t seq, uint64_t retry_every)
+{
+        if (retry_every < 2 || seq % retry_every != retry_every - 1)
+                return seq;
+        return seq - retry_every / 2;
+}
+
 uint64_t lg_schedule_due(uint64_t start_ns, uint64_t rate_per_s,
                          uint64_t now_ns)
 {

@@ -17,6 +17,12 @@ uint64_t lg_schedule_at(uint64_t start_ns, uint64_t rate_per_s, uint64_t seq);
 uint64_t lg_schedule_due(uint64_t start_ns, uint64_t rate_per_s,
                          uint64_t now_ns);
 
+/* The order number request 'seq' posts. With 'retry_every' N >= 2, every
+ * Nth request (seq % N == N - 1) posts again the order of the request
+ * N / 2 before it, as a client retrying would (the same body); 0: every
+ * request posts its own order, 'seq'. */
+uint64_t lg_order_of(uint64_t seq, uint64_t retry_every);
+
 /* One framed HTTP response: its status, its size on the wire (head and
  * body), and whether the server will close the connection after it. */
 struct lg_response {

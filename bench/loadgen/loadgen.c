@@ -8,8 +8,9 @@
  * load (no coordinated omission). A due request waits for a free
  * connection; that wait is part of its latency.
  *
- * Every request carries a distinct order_id, PREFIX-COUNTER. Each outcome
- * is one CSV line in --out:
+ * Every request carries a distinct order_id, PREFIX-COUNTER, except the
+ * retries that --retry-every asks for (lg_order_of()): the same order
+ * again. Each outcome is one CSV line in --out:
  *   order_id,intended_ns,status,latency_ns,error
  * intended_ns is the intended send time on the wall clock (epoch ns, for
  * matching against other processes' timestamps); status is the HTTP status,
@@ -75,6 +76,7 @@ struct options {
         uint64_t count;       /* UINT64_MAX: unbounded */
         char prefix[65];
         uint64_t start_seq;
+        uint64_t retry_every; /* 0: no retries */
         const char *user;
         const char *item;
         long quantity;
@@ -158,7 +160,7 @@ static void tally_record(struct tally *t, const struct options *o,
         t->last_ns = at_ns;
         if (t->out)
                 fprintf(t->out, "%s-%" PRIu64 ",%" PRIu64 ",%d,%" PRIu64 ",%s\n",
-                        o->prefix, seq,
+                        o->prefix, lg_order_of(seq, o->retry_every),
                         (uint64_t)((int64_t)intended_ns + epoch_offset_ns),
                         status, latency, status ? "" : error);
 }
@@ -271,7 +273,8 @@ static void conn_assign(int ep, struct conn *c, int idx, struct tally *t,
         blen = snprintf(body, sizeof(body),
                         "{\"order_id\":\"%s-%" PRIu64 "\",\"user_id\":\"%s\","
                         "\"item\":\"%s\",\"quantity\":%ld}",
-                        o->prefix, seq, o->user, o->item, o->quantity);
+                        o->prefix, lg_order_of(seq, o->retry_every), o->user,
+                        o->item, o->quantity);
         rlen = snprintf(c->req, sizeof(c->req),
                         "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
                         "Content-Type: application/json\r\n"
@@ -388,6 +391,9 @@ static void usage(FILE *f)
 "  -n, --count N        at most N requests (default: no bound but -d)\n"
 "  --prefix P           order_id prefix, [A-Za-z0-9._:-] (default lg-PID)\n"
 "  --start-seq N        first order_id counter (default 0)\n"
+"  --retry-every N      every Nth request posts again the order of the\n"
+"                       request N/2 before it, a client's retry (N >= 2;\n"
+"                       default 0: none)\n"
 "  --user U --item I --quantity Q   the order's other fields\n"
 "                       (defaults bench, laptop, 1)\n"
 "  --timeout-ms MS      abandon a request unanswered after MS (default 30000)\n"
@@ -439,6 +445,7 @@ static int options_parse(int argc, char **argv, struct options *o)
                 { "count", required_argument, NULL, 'n' },
                 { "prefix", required_argument, NULL, 'x' },
                 { "start-seq", required_argument, NULL, 's' },
+                { "retry-every", required_argument, NULL, 'R' },
                 { "user", required_argument, NULL, 'u' },
                 { "item", required_argument, NULL, 'i' },
                 { "quantity", required_argument, NULL, 'q' },
@@ -506,6 +513,11 @@ static int options_parse(int argc, char **argv, struct options *o)
                         if (parse_u64(optarg, UINT64_MAX / 2, &v) == -1)
                                 goto bad;
                         o->start_seq = v;
+                        break;
+                case 'R':
+                        if (parse_u64(optarg, 1000000, &v) == -1 || v == 1)
+                                goto bad;
+                        o->retry_every = v;
                         break;
                 case 'u':
                         if (!is_plain(optarg, 64, false))

@@ -43,6 +43,23 @@ static void test_schedule_due_counts_requests_at_or_before_now(void **state)
                 }
 }
 
+static void test_retry_every_reposts_an_earlier_order(void **state)
+{
+        (void)state;
+        for (uint64_t seq = 0; seq < 100; seq++) {
+                assert_int_equal(lg_order_of(seq, 0), seq);
+                assert_int_equal(lg_order_of(seq, 1), seq);
+        }
+        /* Every 10th request: the order of 5 requests before. */
+        assert_int_equal(lg_order_of(8, 10), 8);
+        assert_int_equal(lg_order_of(9, 10), 4);
+        assert_int_equal(lg_order_of(19, 10), 14);
+        assert_int_equal(lg_order_of(20, 10), 20);
+        /* Every other request: the one just before. */
+        assert_int_equal(lg_order_of(1, 2), 0);
+        assert_int_equal(lg_order_of(2, 2), 2);
+}
+
 static void test_response_complete_with_body(void **state)
 {
         static const char r202[] =
@@ -128,6 +145,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_schedule_is_even_and_exact),
                 cmocka_unit_test(test_schedule_due_counts_requests_at_or_before_now),
+                cmocka_unit_test(test_retry_every_reposts_an_earlier_order),
                 cmocka_unit_test(test_response_complete_with_body),
                 cmocka_unit_test(test_response_close_and_http10),
                 cmocka_unit_test(test_response_refuses_what_it_cannot_frame),

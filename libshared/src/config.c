@@ -252,6 +252,72 @@ int config_get_string(const char *name, const char *def, size_t max_len,
         return 0;
 }
 
+/* A duration's unit and its length in milliseconds. */
+static const struct {
+        const char *suffix;
+        long long ms;
+} duration_units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+};
+
+/* Digits then one of duration_units: *out in ms. Returns 0, or -1 when
+ * 's' is not such a duration or overflows. "0" alone is 0 in any unit. */
+static int parse_duration_ms(const char *s, long long *out)
+{
+        const char *p = s;
+        long long n = 0;
+
+        if (!isdigit((unsigned char)*p))
+                return -1;
+        for (; isdigit((unsigned char)*p); p++) {
+                if (n > (0x7fffffffffffffffLL - 9) / 10)
+                        return -1;
+                n = n * 10 + (*p - '0');
+        }
+        if (!*p && n == 0) {
+                *out = 0;
+                return 0;
+        }
+        for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]);
+             i++) {
+                if (strcmp(p, duration_units[i].suffix) != 0)
+                        continue;
+                if (n > 0x7fffffffffffffffLL / duration_units[i].ms)
+                        return -1;
+                *out = n * duration_units[i].ms;
+                return 0;
+        }
+        return -1;
+}
+
+int config_get_duration_ms(const char *name, long long def_ms, long long min_ms,
+                           long long max_ms, long long *out, char *errstr,
+                           size_t errstr_size)
+{
+        char q[QUOTE_MAX + 4];
+        long long ms = def_ms;
+        int ret = 0;
+        char *v;
+
+        if (config_lookup(name, &v, errstr, errstr_size) == -1)
+                return -1;
+        if (v)
+                quote_value(v, q, sizeof(q));
+        if (v && parse_duration_ms(v, &ms) == -1)
+                ret = error_set(errstr, errstr_size,
+                                "%s: '%s' is not a duration (a whole number "
+                                "and ms, s, m, h or d, e.g. 7d)",
+                                name, q);
+        else if (v && (ms < min_ms || ms > max_ms))
+                ret = error_set(errstr, errstr_size,
+                                "%s: '%s' is out of range %lldms..%lldms",
+                                name, q, min_ms, max_ms);
+        free(v);
+        if (ret == 0) /* untouched on error */
+                *out = ms;
+        return ret;
+}
+
 int log_format_parse(const char *s, enum log_format *out)
 {
         if (!s || !*s)
@@ -336,6 +402,25 @@ static bool topic_name_is_valid(const char *s, size_t max_len)
                     s[i] != '_' && s[i] != '-')
                         return false;
         return true;
+}
+
+int config_get_topic(const char *name, const char *def, char **out,
+                     char *errstr, size_t errstr_size)
+{
+        char q[QUOTE_MAX + 4];
+
+        if (config_get_string(name, def, 249, out, errstr, errstr_size) == -1)
+                return -1;
+        if (*out && !topic_name_is_valid(*out, 249)) {
+                quote_value(*out, q, sizeof(q));
+                free(*out);
+                *out = NULL;
+                return error_set(errstr, errstr_size,
+                                 "%s: '%s' is not a valid topic name (1 to "
+                                 "249 of a-z, A-Z, 0-9, '.', '_', '-')",
+                                 name, q);
+        }
+        return 0;
 }
 
 /* Check a string row's value 's' for its kind (a log level or format is

@@ -446,6 +446,62 @@ int kafka_topics_ensure_retry(rd_kafka_t *rk, const char *const *topics,
         return 0;
 }
 
+int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                           char *errstr, size_t errstr_size)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        const rd_kafka_metadata_topic_t *t;
+        rd_kafka_resp_err_t err;
+        int n = -1;
+
+        /* All topics: naming one may make the broker auto-create it. */
+        err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+        if (err)
+                return error_set(errstr, errstr_size,
+                                 "cannot read cluster metadata: %s",
+                                 rd_kafka_err2str(err));
+        t = metadata_topic(md, topic);
+        if (t && t->err == RD_KAFKA_RESP_ERR_NO_ERROR && t->partition_cnt > 0)
+                n = t->partition_cnt;
+        else if (t && t->err)
+                error_set(errstr, errstr_size, "topic '%s': %s", topic,
+                          rd_kafka_err2str(t->err));
+        else
+                error_set(errstr, errstr_size, "topic '%s' does not exist",
+                          topic);
+        rd_kafka_metadata_destroy(md);
+        return n;
+}
+
+int kafka_topic_create(rd_kafka_t *rk, const char *topic, int partitions,
+                       int replication_factor, const char *const *configs,
+                       size_t nconfigs, int timeout_ms, char *errstr,
+                       size_t errstr_size)
+{
+        rd_kafka_NewTopic_t *newt;
+        char rderr[256];
+        int ret;
+
+        newt = rd_kafka_NewTopic_new(topic, partitions, replication_factor,
+                                     rderr, sizeof(rderr));
+        if (!newt)
+                return error_set(errstr, errstr_size, "topic '%s': %s", topic,
+                                 rderr);
+        for (size_t i = 0; i + 1 < nconfigs * 2; i += 2) {
+                if (rd_kafka_NewTopic_set_config(newt, configs[i],
+                                                 configs[i + 1])) {
+                        rd_kafka_NewTopic_destroy(newt);
+                        return error_set(errstr, errstr_size,
+                                         "topic '%s': cannot set %s", topic,
+                                         configs[i]);
+                }
+        }
+        ret = topics_create(rk, &newt, 1, deadline_in(timeout_ms), timeout_ms,
+                            errstr, errstr_size);
+        rd_kafka_NewTopic_destroy(newt);
+        return ret;
+}
+
 bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
                         size_t ntopics, int timeout_ms)
 {

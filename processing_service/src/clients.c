@@ -62,6 +62,7 @@ static void rebalance_revoke(struct processor *p, rd_kafka_t *rk,
          * recreated producer (or the broker's timeout) aborts it; its
          * records are no longer ours. */
         txn_reset(p);
+        changelog_forget(p, partitions);
 }
 
 /* The rebalance callback (eager protocol: range or roundrobin), served on
@@ -82,9 +83,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                           },
                           1);
                 metric_counter_inc(p->m_rebalances);
+                /* The dedupe store of each partition first, whole
+                 * (eager protocol: 'partitions' is the assignment). At
+                 * shutdown, none is assigned: the loop ends. */
+                if (changelog_restore(p, partitions) < 0)
+                        aerr = rd_kafka_assign(rk, NULL);
                 /* Offsets are RD_KAFKA_OFFSET_INVALID: the consumer fetches
                  * the committed ones (stable: read_committed). */
-                aerr = rd_kafka_assign(rk, partitions);
+                else
+                        aerr = rd_kafka_assign(rk, partitions);
         } else {
                 rebalance_revoke(p, rk, partitions);
                 aerr = rd_kafka_assign(rk, NULL);

@@ -1,11 +1,14 @@
 /* One orders record in, one record out, inside the open transaction: its
- * status on the notifications topic (with the traceparent passed on), or,
- * when it is not an order, the record itself on <orders>.dlq with the
- * headers of record.h. See processor_int.h. */
+ * status on the notifications topic (with the traceparent passed on) and
+ * its dedupe changelog entry; or, when it is not an order or reuses an
+ * order_id for another order, the record itself on <orders>.dlq with the
+ * headers of record.h; or nothing, when its order already has a status.
+ * See processor_int.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dedupe.h"
 #include "processor_int.h"
 #include "rules.h"
 #include "shared/metrics.h"
@@ -17,20 +20,20 @@
 #define DLQ_TOO_LARGE_CODE "record_too_large"
 #define DLQ_SERVICE "processing_service"
 
-/* Produce one record in the open transaction; the producer copies what it
- * needs, except 'hdrs', which it owns on success. Returns 0, or -1 with
- * the error code in *errp (the caller still owns 'hdrs'). */
-static int produce(struct processor *p, const char *topic, const void *key,
-                   size_t key_len, void *value, size_t len,
-                   rd_kafka_headers_t *hdrs, rd_kafka_resp_err_t *errp)
+/* The caller still owns 'hdrs' when this fails. */
+int output_produce(struct processor *p, const char *topic, int32_t partition,
+                   const void *key, size_t key_len, const void *value,
+                   size_t len, rd_kafka_headers_t *hdrs,
+                   rd_kafka_resp_err_t *errp)
 {
         rd_kafka_resp_err_t err;
 
         for (;;) {
                 err = rd_kafka_producev(
                         p->producer, RD_KAFKA_V_TOPIC(topic),
+                        RD_KAFKA_V_PARTITION(partition),
                         RD_KAFKA_V_KEY(key, key_len),
-                        RD_KAFKA_V_VALUE(value, len),
+                        RD_KAFKA_V_VALUE((void *)value, len),
                         RD_KAFKA_V_HEADERS(hdrs),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -43,18 +46,20 @@ static int produce(struct processor *p, const char *topic, const void *key,
 }
 
 /* Send the record 'msg' unchanged to the dead letter topic with headers
- * naming 'err'. Returns 0, or -1 with the produce error in *errp. */
+ * naming 'err' found at 'stage'. Returns 0, or -1 with the produce error
+ * in *errp. */
 static int send_to_dlq(struct processor *p, const rd_kafka_message_t *msg,
-                       const struct model_error *err, rd_kafka_resp_err_t *errp)
+                       const char *stage, const struct model_error *err,
+                       rd_kafka_resp_err_t *errp)
 {
         const struct record_fault fault = {
-                DLQ_SERVICE, "decode", err->code, err->message, err->field,
+                DLQ_SERVICE, stage, err->code, err->message, err->field,
         };
         rd_kafka_headers_t *hdrs = record_dlq_headers_of(msg, &fault);
         int ret;
 
-        ret = produce(p, p->dlq_topic, msg->key, msg->key_len, msg->payload,
-                      msg->len, hdrs, errp);
+        ret = output_produce(p, p->dlq_topic, RD_KAFKA_PARTITION_UA, msg->key,
+                             msg->key_len, msg->payload, msg->len, hdrs, errp);
         if (ret < 0 && *errp == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
                 /* Larger than the producer may send: keep the key and the
                  * headers, say why the value is missing. Nothing stalls. */
@@ -62,8 +67,9 @@ static int send_to_dlq(struct processor *p, const rd_kafka_message_t *msg,
                                       DLQ_TOO_LARGE_CODE);
                 record_header_add_int(hdrs, "dlq.value.bytes",
                                       (long long)msg->len);
-                ret = produce(p, p->dlq_topic, msg->key, msg->key_len, NULL, 0,
-                              hdrs, errp);
+                ret = output_produce(p, p->dlq_topic, RD_KAFKA_PARTITION_UA,
+                                     msg->key, msg->key_len, NULL, 0, hdrs,
+                                     errp);
         }
         if (ret < 0)
                 rd_kafka_headers_destroy(hdrs);
@@ -89,8 +95,10 @@ static int send_status(struct processor *p, const rd_kafka_message_t *msg,
         hdrs = rd_kafka_headers_new(2);
         record_header_add_str(hdrs, "content-type", "application/json");
         record_pass_traceparent(msg, hdrs);
-        ret = produce(p, p->cfg->notifications_topic, status->order.order_id,
-                      strlen(status->order.order_id), value, len, hdrs, errp);
+        ret = output_produce(p, p->cfg->notifications_topic,
+                             RD_KAFKA_PARTITION_UA, status->order.order_id,
+                             strlen(status->order.order_id), value, len, hdrs,
+                             errp);
         if (ret < 0)
                 rd_kafka_headers_destroy(hdrs);
         free(value);
@@ -123,32 +131,77 @@ static void txn_track_offset(struct processor *p, const rd_kafka_message_t *msg)
         tp->offset = msg->offset + 1;
 }
 
+/* The status of a new order, and its changelog entry. Returns 0 with
+ * *outcome, or -1 with *perr. */
+static int output_status(struct processor *p, const rd_kafka_message_t *msg,
+                         const struct order *order, uint64_t fingerprint,
+                         enum outcome *outcome, rd_kafka_resp_err_t *perr)
+{
+        struct order_status status;
+
+        rules_check(order, p->rules, &status);
+        *outcome = outcome_of(&status);
+        if (send_status(p, msg, &status, perr) < 0)
+                return -1;
+        return changelog_remember(p, msg, order, fingerprint, perr);
+}
+
+/* Decode 'msg' and check it against the dedupe store: 0 when it is an
+ * order to give a status, 1 when its order already has one (*outcome),
+ * -1 when it is for the DLQ (*merr, *stage). */
+static int output_classify(struct processor *p, const rd_kafka_message_t *msg,
+                           struct order *order, uint64_t *fingerprint,
+                           struct model_error *merr, const char **stage,
+                           enum outcome *outcome)
+{
+        *stage = "decode";
+        if (!msg->payload) {
+                snprintf(merr->code, sizeof(merr->code), "invalid_json");
+                snprintf(merr->message, sizeof(merr->message),
+                         "the record has no value");
+                return -1;
+        }
+        if (order_decode(msg->payload, msg->len, ORDER_FROM_RECORD, order,
+                         merr) < 0)
+                return -1;
+        switch (changelog_check(p, msg, order, fingerprint)) {
+        case DEDUPE_SAME:
+                *outcome = OUTCOME_DUPLICATE;
+                return 1;
+        case DEDUPE_CONFLICT:
+                *stage = "dedupe";
+                *outcome = OUTCOME_CONFLICT;
+                snprintf(merr->code, sizeof(merr->code), "duplicate_order_id");
+                snprintf(merr->message, sizeof(merr->message),
+                         "order_id already has a status, for an order with "
+                         "other content");
+                snprintf(merr->field, sizeof(merr->field), "order_id");
+                return -1;
+        default:
+                return 0;
+        }
+}
+
 /* Decode 'msg' and produce what it gives. Returns 0 with *outcome, or -1
  * with the produce error in *perr. */
 static int output_record(struct processor *p, const rd_kafka_message_t *msg,
                          enum outcome *outcome, rd_kafka_resp_err_t *perr)
 {
         struct model_error merr = {0};
-        struct order_status status;
+        uint64_t fingerprint = 0;
+        const char *stage;
         struct order order;
         int ret;
 
-        if (!msg->payload) {
-                snprintf(merr.code, sizeof(merr.code), "invalid_json");
-                snprintf(merr.message, sizeof(merr.message),
-                         "the record has no value");
-                ret = -1;
-        } else {
-                ret = order_decode(msg->payload, msg->len, ORDER_FROM_RECORD,
-                                   &order, &merr);
-        }
-        if (ret == 0) {
-                rules_check(&order, p->rules, &status);
-                *outcome = outcome_of(&status);
-                return send_status(p, msg, &status, perr);
-        }
         *outcome = OUTCOME_DLQ;
-        ret = send_to_dlq(p, msg, &merr, perr);
+        ret = output_classify(p, msg, &order, &fingerprint, &merr, &stage,
+                              outcome);
+        if (ret == 0)
+                return output_status(p, msg, &order, fingerprint, outcome,
+                                     perr);
+        if (ret == 1)
+                return 0;
+        ret = send_to_dlq(p, msg, stage, &merr, perr);
         log_write(LOG_LEVEL_WARN, "record sent to the dead letter topic",
                   (struct log_field[]){
                           LOG_INT("kafka.partition", msg->partition),

@@ -37,6 +37,8 @@ static const char *const outcome_labels[OUTCOME_COUNT] = {
         [OUTCOME_UNKNOWN_ITEM]   = "status=\"rejected\",reason=\"unknown_item\"",
         [OUTCOME_REJECTED_OTHER] = "status=\"rejected\",reason=\"other\"",
         [OUTCOME_DLQ]            = NULL,
+        [OUTCOME_DUPLICATE]      = NULL, /* changelog.c */
+        [OUTCOME_CONFLICT]       = NULL,
 };
 
 static void processor_metrics_init(struct processor *p, struct metrics *m)
@@ -143,6 +145,8 @@ struct processor *processor_new(const struct processor_options *opts,
                 snprintf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
+        if (changelog_init(p, opts, opts->metrics, errstr, errstr_size) < 0)
+                goto fail;
         p->producer_conf = clients_producer_conf(opts, errstr, errstr_size);
         if (!p->producer_conf)
                 goto fail;
@@ -166,6 +170,7 @@ void processor_destroy(struct processor *p)
                 return;
         if (p->consumer)
                 rd_kafka_destroy(p->consumer);
+        changelog_destroy(p);
         /* Whatever is still queued belongs to a transaction that was
          * aborted or never committed: do not wait for it. */
         if (p->producer)
@@ -213,6 +218,7 @@ static int processor_start(struct processor *p)
         const char *topics[3] = { p->cfg->orders_topic,
                                   p->cfg->notifications_topic, p->dlq_topic };
         char errstr[512];
+        int ret;
 
         if (producer_start(p) < 0)
                 return shutdown_requested() && !p->fenced ? 1 : -1;
@@ -221,6 +227,9 @@ static int processor_start(struct processor *p)
                                       p->cfg->topic_replication_factor,
                                       TOPICS_TIMEOUT_MS, TOPICS_RETRY_MS) < 0)
                 return 1;
+        ret = changelog_start(p);
+        if (ret != 0)
+                return ret;
         if (kafka_subscribe(p->consumer, p->cfg->orders_topic, errstr,
                             sizeof(errstr)) < 0) {
                 log_write(LOG_LEVEL_ERROR, "cannot subscribe",
@@ -284,6 +293,8 @@ static bool processor_turn(struct processor *p, int64_t *next_lag_ms)
                         metric_gauge_set(p->m_lag, (double)lag);
                 *next_lag_ms = now + LAG_REFRESH_MS;
         }
+        if (changelog_turn(p, now) < 0)
+                return true; /* at shutdown */
         /* Serves the producer's error callback. */
         rd_kafka_poll(p->producer, 0);
         msg = rd_kafka_consumer_poll(p->consumer, timeout);

@@ -22,6 +22,10 @@ struct processor_options {
         const char *transactional_id; /* copied */
         long long txn_max_records;    /* commit after this many records */
         long long txn_max_ms;         /* ... or this long after the first */
+        /* How long an order_id is remembered (CONTRACT.md "Exactly one
+         * status per order_id"); 0: not at all. */
+        long long dedupe_retention_ms;
+        const char *changelog_topic;  /* copied; the store's changelog */
         long long txn_min_ms;         /* ... or, this long after the first,
                                          as soon as nothing more is queued */
         struct metrics *metrics;      /* borrowed; NULL: no metrics */

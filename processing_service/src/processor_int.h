@@ -5,6 +5,9 @@
  *                (start, replacement after a fatal error), the callbacks
  *   txn.c        the transaction state machine: commit, abort, rewind
  *   output.c     one record in: its status or its dead letter out
+ *   changelog.c  the dedupe store (dedupe.c) kept in step with its
+ *                changelog topic: written in the transaction, restored
+ *                on assignment
  * Everything runs on the thread of processor_run() (see processor.c). */
 #ifndef PROCESSING_PROCESSOR_INT_H
 #define PROCESSING_PROCESSOR_INT_H
@@ -30,6 +33,8 @@ enum outcome {
         OUTCOME_UNKNOWN_ITEM,
         OUTCOME_REJECTED_OTHER,
         OUTCOME_DLQ,
+        OUTCOME_DUPLICATE, /* same order again: no second status */
+        OUTCOME_CONFLICT,  /* order_id reused for another order: DLQ */
         OUTCOME_COUNT,
 };
 
@@ -64,6 +69,21 @@ struct processor {
         size_t txn_polled_n, txn_polled_cap;
 
         atomic_bool ready; /* transactions initialised, group joined */
+
+        /* The dedupe store and its changelog (changelog.c); all NULL/0
+         * when DEDUPE_RETENTION is 0. */
+        struct dedupe *dedupe;
+        char *changelog_topic;
+        int64_t dedupe_retention_ms;
+        rd_kafka_t *restorer;   /* reads the changelog (read_committed) */
+        rd_kafka_t *watermarks; /* its high watermarks (read_uncommitted) */
+        bool dedupe_stale;      /* a transaction that wrote to the store
+                                 * did not commit: restore before going on */
+        int64_t dedupe_next_expire_ms;
+        struct metric_counter *m_restored;
+        struct metric_histogram *m_restore_seconds;
+        struct metric_gauge *m_dedupe_entries;
+        struct metric_gauge *m_dedupe_bytes;
 
         struct metric_counter *m_outcomes[OUTCOME_COUNT];
         struct metric_counter *m_committed;
@@ -119,5 +139,43 @@ void txn_track_record(struct processor *p, const rd_kafka_message_t *msg,
 
 /* output.c */
 void process_record(struct processor *p, const rd_kafka_message_t *msg);
+/* Produce one record to 'topic' ('partition', or RD_KAFKA_PARTITION_UA)
+ * in the open transaction; the producer copies key and value and owns
+ * 'hdrs' (may be NULL) on success. Returns 0, or -1 with *errp. */
+int output_produce(struct processor *p, const char *topic, int32_t partition,
+                   const void *key, size_t key_len, const void *value,
+                   size_t len, rd_kafka_headers_t *hdrs,
+                   rd_kafka_resp_err_t *errp);
+
+/* changelog.c */
+struct order;
+struct metrics;
+/* The store, its clients and metrics, from 'opts' (nothing when its
+ * retention is 0). Returns 0, or -1 with errstr. */
+int changelog_init(struct processor *p, const struct processor_options *opts,
+                   struct metrics *m, char *errstr, size_t errstr_size);
+/* Create the changelog topic (as many partitions as the orders topic)
+ * and check it. Returns 0, 1 at a stop before it was done, or -1. */
+int changelog_start(struct processor *p);
+void changelog_destroy(struct processor *p);
+/* Restore the store of each of 'parts' (orders partitions) from the
+ * changelog. Returns 0, or -1 at shutdown (not restored). */
+int changelog_restore(struct processor *p,
+                      const rd_kafka_topic_partition_list_t *parts);
+/* Forget the store of each of 'parts' (revoked). */
+void changelog_forget(struct processor *p,
+                      const rd_kafka_topic_partition_list_t *parts);
+/* What is due between records: a restore after a transaction that did
+ * not commit, dropping expired entries. Returns 0, or -1 at shutdown. */
+int changelog_turn(struct processor *p, int64_t now_ms);
+/* Has the order of 'msg' had a status? Sets *fingerprint. DEDUPE_NEW
+ * (0) when the store is off. */
+int changelog_check(struct processor *p, const rd_kafka_message_t *msg,
+                    const struct order *order, uint64_t *fingerprint);
+/* Remember that the order of 'msg' got its status: the changelog entry
+ * in the open transaction, then the store. Returns 0, or -1 with *errp. */
+int changelog_remember(struct processor *p, const rd_kafka_message_t *msg,
+                       const struct order *order, uint64_t fingerprint,
+                       rd_kafka_resp_err_t *errp);
 
 #endif

@@ -25,18 +25,25 @@ const char processing_settings_usage[] =
         "  TXN_MAX_MS        longest a transaction stays open (default 20)\n"
         "  TXN_MIN_MS        shortest: after it, commit as soon as no record\n"
         "                    is waiting (default 0; TXN_MAX_MS: fixed cadence)\n"
+        "  DEDUPE_RETENTION  how long an order_id is remembered: the same\n"
+        "                    order_id gets one status within it (default 7d;\n"
+        "                    units ms, s, m, h, d; 0: off)\n"
+        "  DEDUPE_TOPIC      the store's changelog topic\n"
+        "                    (default KAFKA_GROUP_ID-dedupe-changelog)\n"
         "See docs/processing_service.md.\n";
 
 /* Read our variables. Returns 0, or -1 with errstr naming the variable. */
 static int settings_read(struct processing_settings *s, const struct config *cfg,
                          char *errstr, size_t errstr_size)
 {
-        char host[256], def_id[512];
+        char host[256], def_id[512], def_topic[512];
 
         if (gethostname(host, sizeof(host)) != 0)
                 snprintf(host, sizeof(host), "localhost");
         host[sizeof(host) - 1] = '\0';
         snprintf(def_id, sizeof(def_id), "%s-%s", cfg->group_id, host);
+        snprintf(def_topic, sizeof(def_topic), "%.200s-dedupe-changelog",
+                 cfg->group_id);
         if (config_get_int("MAX_QUANTITY", 100, ORDER_QUANTITY_MIN,
                            ORDER_QUANTITY_MAX, &s->max_quantity, errstr,
                            errstr_size) < 0 ||
@@ -49,8 +56,17 @@ static int settings_read(struct processing_settings *s, const struct config *cfg
             config_get_int("TXN_MAX_MS", 20, 1, 600000, &s->txn_max_ms,
                            errstr, errstr_size) < 0 ||
             config_get_int("TXN_MIN_MS", 0, 0, s->txn_max_ms, &s->txn_min_ms,
-                           errstr, errstr_size) < 0)
+                           errstr, errstr_size) < 0 ||
+            config_get_duration_ms("DEDUPE_RETENTION", DEDUPE_RETENTION_DEFAULT_MS,
+                                   0, DEDUPE_RETENTION_MAX_MS,
+                                   &s->dedupe_retention_ms, errstr,
+                                   errstr_size) < 0 ||
+            config_get_topic("DEDUPE_TOPIC", def_topic, &s->dedupe_topic,
+                             errstr, errstr_size) < 0)
                 return -1;
+        if (s->dedupe_retention_ms > 0 && s->dedupe_retention_ms < 1000)
+                return error_set(errstr, errstr_size,
+                                 "DEDUPE_RETENTION: at least 1s, or 0 (off)");
         return 0;
 }
 
@@ -66,6 +82,8 @@ void processing_settings_options(const struct service *svc,
                 .txn_max_records = s->txn_max_records,
                 .txn_max_ms = s->txn_max_ms,
                 .txn_min_ms = s->txn_min_ms,
+                .dedupe_retention_ms = s->dedupe_retention_ms,
+                .changelog_topic = s->dedupe_topic,
                 .metrics = svc->metrics,
                 .on_all_brokers_down = kafka_watch_mark_down,
                 .arg = svc->watch,
@@ -99,6 +117,8 @@ void processing_settings_release(void *settings)
         rules_release(&s->rules);
         free(s->catalog_file);
         free(s->transactional_id);
+        free(s->dedupe_topic);
+        s->dedupe_topic = NULL;
         s->catalog_file = NULL;
         s->transactional_id = NULL;
 }

@@ -11,12 +11,18 @@
 
 struct service;
 
+#define DEDUPE_RETENTION_DEFAULT_MS (7LL * 86400000)
+/* The changelog's retention.ms is a long; a year is plenty. */
+#define DEDUPE_RETENTION_MAX_MS (365LL * 86400000)
+
 struct processing_settings {
         long long max_quantity;    /* MAX_QUANTITY */
         char *catalog_file;        /* CATALOG_FILE; NULL: no catalog */
         char *transactional_id;    /* TRANSACTIONAL_ID */
         long long txn_max_records; /* TXN_MAX_RECORDS */
         long long txn_max_ms;      /* TXN_MAX_MS */
+        long long dedupe_retention_ms; /* DEDUPE_RETENTION; 0: off */
+        char *dedupe_topic;        /* DEDUPE_TOPIC */
         long long txn_min_ms;      /* TXN_MIN_MS */
         struct rules rules;        /* MAX_QUANTITY and the catalog */
 };

@@ -14,9 +14,13 @@
 #include "shared/shutdown.h"
 #include "shared/util.h"
 
-/* Forget the open transaction (after its commit or abort). */
+/* Forget the open transaction (after its commit or abort). One that is
+ * still open here did not commit: what it wrote to the dedupe store is
+ * not in the changelog (changelog.c restores it). */
 void txn_reset(struct processor *p)
 {
+        if (p->txn_open && p->dedupe)
+                p->dedupe_stale = true;
         p->txn_open = false;
         p->txn_records = 0;
         p->txn_polled_n = 0;
@@ -251,6 +255,7 @@ static void txn_committed(struct processor *p, int64_t start_us,
                                   time_monotonic_us() - offsets_us),
                   },
                   3);
+        p->txn_open = false; /* committed */
         txn_reset(p);
 }
 

@@ -45,6 +45,14 @@ check "KAFKA_NO_SUCH_PROPERTY=1" 2 "KAFKA_NO_SUCH_PROPERTY" -- run_env KAFKA_NO_
 # Every service produces with acks=all (orders, statuses, dead letters):
 # a KAFKA_* variable cannot weaken that.
 check "KAFKA_ACKS=1" 2 "KAFKA_ACKS" -- run_env KAFKA_ACKS=1 "$bin"
+if [ "$name" = processing_service ]; then
+        check "--help names DEDUPE_RETENTION" 0 "DEDUPE_RETENTION" -- run_env "$bin" --help
+        check "DEDUPE_RETENTION=7x" 2 "DEDUPE_RETENTION: '7x' is not a duration" -- run_env DEDUPE_RETENTION=7x "$bin"
+        check "DEDUPE_RETENTION=7 (no unit)" 2 "DEDUPE_RETENTION" -- run_env DEDUPE_RETENTION=7 "$bin"
+        check "DEDUPE_RETENTION=500ms" 2 "DEDUPE_RETENTION: at least 1s" -- run_env DEDUPE_RETENTION=500ms "$bin"
+        check "DEDUPE_RETENTION=400d" 2 "DEDUPE_RETENTION: '400d' is out of range" -- run_env DEDUPE_RETENTION=400d "$bin"
+        check "DEDUPE_TOPIC=a/b" 2 "DEDUPE_TOPIC: 'a/b' is not a valid topic name" -- run_env DEDUPE_TOPIC=a/b "$bin"
+fi
 printf 'LOG_LEVEL=shouting\n' >.env
 check ".env LOG_LEVEL=shouting" 2 "LOG_LEVEL" -- run_env "$bin"
 exit $fail

@@ -10,6 +10,9 @@ import pipeline
 RATE = int(os.environ.get("FAULTS_RATE", "200"))
 # Orders that must be accepted before a fault and again after the recovery.
 FLOWING = 100
+# Every RETRY_EVERY-th POST is a client's retry of an earlier order: the
+# accounting checks that it still has exactly one status.
+RETRY_EVERY = 10
 
 
 class Pipeline:
@@ -46,7 +49,7 @@ class Pipeline:
 
     def start_load(self):
         self.load = accounting.Load(self.svc["order_service"].port, rate=RATE,
-                                    duration=300).start()
+                                    duration=300, retry_every=RETRY_EVERY).start()
         return self.load
 
     def wait_flowing(self, since_ns, what):

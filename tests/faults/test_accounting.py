@@ -44,7 +44,24 @@ def test_clean_run_passes_including_a_processed_unknown_and_a_rewritten_line(tmp
                nested=True)
     acc = Accounting(o, st, ln)
     assert acc.ok, acc.report()
-    assert "sent 7, accepted 2, refused 3, outcome unknown 2" in acc.summary()
+    assert "sent 7 (posted twice or more: 0), accepted 2, refused 3, outcome unknown 2" \
+        in acc.summary()
+
+
+def test_an_order_posted_again_counts_once_by_its_best_answer(tmp_path):
+    o = outcomes(tmp_path, [("a", 504, ""), ("a", 202, ""), ("b", 503, ""),
+                            ("b", 0, "timeout"), ("c", 202, ""), ("c", 0, "connect"),
+                            ("d", 400, "")])
+    assert o.kind == {"a": accounting.ACCEPTED, "b": accounting.UNKNOWN,
+                      "c": accounting.ACCEPTED, "d": accounting.REFUSED}
+    assert o.retried() == 3
+    ln = lines(tmp_path, [("a", "n-0-0"), ("c", "n-0-1"), ("c", "n-0-2")])
+    twice = Accounting(o, {"a": [("n-0-0", "confirmed")],
+                           "c": [("n-0-1", "confirmed"), ("n-0-2", "confirmed")]}, ln)
+    assert twice.problems == [
+        "accepted c: 2 committed statuses",
+        "accepted c: lines for ['n-0-1', 'n-0-2'], committed ['n-0-1', 'n-0-2']"]
+    assert "sent 4 (posted twice or more: 3)" in twice.summary()
 
 
 def test_every_kind_of_loss_and_duplicate_is_named(tmp_path):

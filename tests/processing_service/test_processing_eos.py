@@ -8,17 +8,6 @@ import pipeline
 import processing
 
 
-def wait_assigned(svc, timeout=90):
-    """Until the instance has received a partition assignment."""
-    def assigned():
-        try:
-            return (pipeline.metric_value(svc.metrics(), "processing_rebalances_total")
-                    or 0) >= 1
-        except Exception:
-            return False
-    pipeline.wait_until(assigned, timeout, f"{svc.name} to join the group", interval=0.1)
-
-
 def test_kill9_mid_stream_then_restart_exactly_once(bootstrap, services):
     t = processing.Topics("kill")
     pipeline.create_topics(bootstrap, [t.orders], partitions=3)
@@ -27,7 +16,7 @@ def test_kill9_mid_stream_then_restart_exactly_once(bootstrap, services):
     # the dead instance and aborts the transaction it left open.
     environ = t.environ(bootstrap, pipeline.unique("txn-kill"), TXN_MAX_RECORDS=200)
     first = services("processing_service", environ)
-    wait_assigned(first)
+    processing.wait_assigned(first)
     stream = processing.Stream(bootstrap, t.orders, ids, chunk=200, pause=0.1).start()
     processing.wait_processed(first, 1500, 120)
     assert stream.sent < len(ids), "the stream ended before the kill: not mid-stream"
@@ -50,7 +39,7 @@ def test_rebalance_between_two_instances_mid_stream_exactly_once(bootstrap, serv
     pipeline.create_topics(bootstrap, [t.orders], partitions=6)
     ids = [f"r-{i:05d}" for i in range(6_000)]
     a = services("processing_service", t.environ(bootstrap, TXN_MAX_RECORDS=200))
-    wait_assigned(a)
+    processing.wait_assigned(a)
     stream = processing.Stream(bootstrap, t.orders, ids, chunk=150, pause=0.1).start()
     processing.wait_processed(a, 1000, 120)
 
@@ -71,7 +60,7 @@ def test_sigterm_commits_the_open_transaction_and_exits_0(bootstrap, services):
     svc = services("processing_service",
                    t.environ(bootstrap, TXN_MAX_MS=120_000, TXN_MIN_MS=120_000,
                              TXN_MAX_RECORDS=100_000))
-    wait_assigned(svc)
+    processing.wait_assigned(svc)
     ids = [f"t-{i}" for i in range(50)]
     pipeline.produce(bootstrap, t.orders, [processing.order_record(i) for i in ids])
 
@@ -93,7 +82,7 @@ def test_fenced_instance_leaves_and_the_other_goes_on_exactly_once(bootstrap, se
     first_ids = [f"f-{i:05d}" for i in range(3_000)]
     more_ids = [f"g-{i:05d}" for i in range(600)]
     a = services("processing_service", t.environ(bootstrap, same_id, TXN_MAX_RECORDS=100))
-    wait_assigned(a)
+    processing.wait_assigned(a)
     stream = processing.Stream(bootstrap, t.orders, first_ids, chunk=100, pause=0.1).start()
     processing.wait_processed(a, 300, 120)
 
@@ -101,7 +90,7 @@ def test_fenced_instance_leaves_and_the_other_goes_on_exactly_once(bootstrap, se
     # init_transactions fences the first, which must stop writing, leave
     # the group and exit (status 1), not fight back.
     b = services("processing_service", t.environ(bootstrap, same_id, TXN_MAX_RECORDS=100))
-    wait_assigned(b)
+    processing.wait_assigned(b)
     stream.join()
     # Records on every partition, so the first meets its fencing for sure.
     pipeline.produce(bootstrap, t.orders, [processing.order_record(i) for i in more_ids])

@@ -6,6 +6,7 @@ import datetime
 import json
 import threading
 import time
+import zlib
 
 import requests
 
@@ -18,6 +19,8 @@ def now_rfc3339():
 
 
 def order_value(order_id, item="laptop", quantity=1, user_id="user789"):
+    """An order as JSON; the same arguments give the same order (a retry)
+    but for created_at."""
     return json.dumps({"order_id": order_id, "user_id": user_id, "item": item,
                        "quantity": quantity, "created_at": now_rfc3339()}).encode()
 
@@ -70,7 +73,19 @@ def processed(svc):
     except requests.RequestException:
         return None
     return (metric_sum(text, "processing_records_total")
-            + metric_sum(text, "processing_dlq_records_total"))
+            + metric_sum(text, "processing_dlq_records_total")
+            + metric_sum(text, "processing_duplicates_total"))
+
+
+def wait_assigned(svc, timeout=90):
+    """Until the instance has received a partition assignment."""
+    def assigned():
+        try:
+            return (pipeline.metric_value(svc.metrics(), "processing_rebalances_total")
+                    or 0) >= 1
+        except Exception:
+            return False
+    pipeline.wait_until(assigned, timeout, f"{svc.name} to join the group", interval=0.1)
 
 
 def wait_processed(svc, at_least, timeout, what=None):
@@ -94,9 +109,11 @@ class Stream:
         try:
             for i in range(0, len(self.ids), self.chunk):
                 part = self.ids[i:i + self.chunk]
+                # The quantity follows the order_id: an id posted twice
+                # is the same order twice (a retry).
                 pipeline.produce(self.bootstrap, self.topic,
-                                 [order_record(o, quantity=1 + n % 150)
-                                  for n, o in enumerate(part)])
+                                 [order_record(o, quantity=1 + zlib.crc32(o.encode()) % 150)
+                                  for o in part])
                 self.sent += len(part)
                 time.sleep(self.pause)  # pacing the stream, not waiting on a condition
         except Exception as e:  # reported by join()

@@ -21,7 +21,7 @@ static const char *const shared_vars[] = {
         "ORDERS_TOPIC", "NOTIFICATIONS_TOPIC", "HTTP_PORT", "LOG_LEVEL",
         "TOPIC_PARTITIONS", "TOPIC_REPLICATION_FACTOR", "MAX_QUANTITY",
         "DOTENV_A", "DOTENV_B", "DOTENV_C", "DOTENV_D", "DOTENV_E",
-        "DOTENV_F", "DOTENV_G", "DOTENV_H", "DOTENV_I", "T_INT", "T_BOOL",
+        "DOTENV_F", "DOTENV_G", "DOTENV_H", "DOTENV_I", "T_INT", "T_DUR", "T_BOOL",
         "T_STR",
 };
 
@@ -383,6 +383,49 @@ static void test_get_int(void **state)
         assert_int_equal(v, 7); /* untouched on error */
 }
 
+static void test_get_duration(void **state)
+{
+        static const struct {
+                const char *v;
+                long long ms;
+        } good[] = {
+                {"0", 0}, {"250ms", 250}, {"90s", 90000}, {"15m", 900000},
+                {"2h", 7200000}, {"7d", 604800000},
+        };
+        static const char *const bad[] = {"7", "7 d", "-1d", "d", "7w",
+                                          "1.5h", "99999999999999999999d"};
+        char errstr[CONFIG_ERRSTR_SIZE];
+        long long v = 0;
+
+        assert_int_equal(config_get_duration_ms("T_DUR", 42, 0, INT64_MAX, &v,
+                                                errstr, sizeof(errstr)),
+                         0);
+        assert_int_equal(v, 42);
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                setenv("T_DUR", good[i].v, 1);
+                assert_int_equal(config_get_duration_ms("T_DUR", 1, 0,
+                                                        INT64_MAX, &v, errstr,
+                                                        sizeof(errstr)),
+                                 0);
+                assert_true(v == good[i].ms);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                setenv("T_DUR", bad[i], 1);
+                assert_int_equal(config_get_duration_ms("T_DUR", 1, 0,
+                                                        INT64_MAX, &v, errstr,
+                                                        sizeof(errstr)),
+                                 -1);
+                assert_non_null(strstr(errstr, "is not a duration"));
+                assert_null(strchr(errstr, '\n'));
+        }
+        setenv("T_DUR", "500ms", 1);
+        assert_int_equal(config_get_duration_ms("T_DUR", 1, 1000, 2000, &v,
+                                                errstr, sizeof(errstr)),
+                         -1);
+        assert_string_equal(errstr,
+                            "T_DUR: '500ms' is out of range 1000ms..2000ms");
+}
+
 static void test_get_bool(void **state)
 {
         static const char *const truths[] = {"true", "TRUE", "1", "yes", "On"};
@@ -590,6 +633,7 @@ int main(void)
                 T(test_kafka_unknown_property_is_an_error),
                 T(test_kafka_bad_value_is_an_error),
                 T(test_get_int),
+                T(test_get_duration),
                 T(test_get_bool),
                 T(test_get_string),
                 T(test_dotenv_environment_wins),

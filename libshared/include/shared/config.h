@@ -88,11 +88,21 @@ int config_lookup(const char *name, char **out, char *errstr,
 int config_get_int(const char *name, long long def, long long min,
                    long long max, long long *out, char *errstr,
                    size_t errstr_size);
+/* A duration: a whole number and a unit, ms, s, m, h or d ("7d",
+ * "90s"; "0" alone is 0), *out in milliseconds. */
+int config_get_duration_ms(const char *name, long long def_ms, long long min_ms,
+                           long long max_ms, long long *out, char *errstr,
+                           size_t errstr_size);
 int config_get_bool(const char *name, bool def, bool *out, char *errstr,
                     size_t errstr_size);
 /* *out is a new string (free(3) it), or NULL when unset and def is NULL. */
 int config_get_string(const char *name, const char *def, size_t max_len,
                       char **out, char *errstr, size_t errstr_size);
+
+/* A topic name (Kafka's rule: 1..249 of [a-zA-Z0-9._-], not "." or
+ * ".."); *out as config_get_string()'s. */
+int config_get_topic(const char *name, const char *def, char **out,
+                     char *errstr, size_t errstr_size);
 
 /* True when the first 'len' bytes of 'name' are one of the shared
  * variables above (KAFKA_BOOTSTRAP_SERVERS is one, KAFKA_ACKS is not). */

@@ -100,6 +100,20 @@ int kafka_topics_ensure_retry(rd_kafka_t *rk, const char *const *topics,
                               int replication_factor, int timeout_ms,
                               int retry_ms);
 
+/* How many partitions 'topic' has, or -1 with errstr (no answer within
+ * 'timeout_ms', or no such topic). */
+int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                           char *errstr, size_t errstr_size);
+
+/* Create 'topic' with the topic configs 'configs' ('nconfigs' name, value
+ * pairs, as NewTopic's set_config takes them); one that exists already
+ * (or that another client creates at the same moment) is fine, whatever
+ * its configs. Returns 0, or -1 with errstr. */
+int kafka_topic_create(rd_kafka_t *rk, const char *topic, int partitions,
+                       int replication_factor, const char *const *configs,
+                       size_t nconfigs, int timeout_ms, char *errstr,
+                       size_t errstr_size);
+
 /* True when the cluster answers a metadata request within 'timeout_ms' and
  * every one of 'topics' exists there with its partitions led. */
 bool kafka_topics_ready(rd_kafka_t *rk, const char *const *topics,
