@@ -184,7 +184,7 @@ def pct(values, p):
 def bench_streams(args):
     env = Env()
     try:
-        svc = env.start("order_service")
+        svc = env.start("order_service", {"ORDER_STREAM_MAX": "1400"})
         env.start("processing_service", {"KAFKA_GROUP_ID": "bench-proc",
                                          "TRANSACTIONAL_ID": "bench-proc-1"})
         wait_http(svc.port, "/readyz", 120, svc)
@@ -241,7 +241,7 @@ def bench_view(args):
     env = Env()
     try:
         # An empty service first: its RSS is the baseline.
-        svc = env.start("order_service")
+        svc = env.start("order_service", {"ORDER_VIEW_MAX_ORDERS": str(args.orders)})
         wait_http(svc.port, "/readyz", 120, svc)
         rss_empty = rss_kib(svc.pid)
         p = Producer({"bootstrap.servers": env.bootstrap, "linger.ms": 50,
@@ -266,7 +266,7 @@ def bench_view(args):
         svc.terminate()
         svc.wait(60)
         t0 = time.monotonic()
-        svc = env.start("order_service")
+        svc = env.start("order_service", {"ORDER_VIEW_MAX_ORDERS": str(args.orders)})
         wait_http(svc.port, "/readyz", 1200, svc)
         rebuild_s = time.monotonic() - t0
         rss_full = rss_kib(svc.pid)

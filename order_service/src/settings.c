@@ -21,11 +21,11 @@ const char order_settings_usage[] =
         "  HTTP_THREADS          worker threads, one per open connection (128)\n"
         "  DELIVERY_TIMEOUT_MS   give up on a delivery, answer 504 (10000)\n"
         "  KAFKA_LINGER_MS       producer batching delay (2)\n"
-        "  ORDER_VIEW_MAX_ORDERS orders the status view holds (1000000)\n"
+        "  ORDER_VIEW_MAX_ORDERS orders the status view holds (100000)\n"
         "  ORDER_VIEW_RETENTION  seconds an order stays in the view (86400;\n"
         "                        0: until ORDER_VIEW_MAX_ORDERS evicts it)\n"
         "  ORDER_STREAM_MAX      connections held open by SSE, WebSocket and\n"
-        "                        long-polls, on top of HTTP_THREADS (2048)\n"
+        "                        long-polls, on top of HTTP_THREADS (256)\n"
         "  ORDER_STREAM_HEARTBEAT_MS  idle stream heartbeat (15000)\n"
         "  ORDER_API_KEYS_FILE   API keys, one name:key a line; when set,\n"
         "                        POST /orders needs Authorization: Bearer <key>\n"
@@ -39,12 +39,12 @@ static int settings_read_view(struct order_settings *s, char *errstr,
 {
         long long n;
 
-        if (config_get_int("ORDER_VIEW_MAX_ORDERS", 1000000, 1, 100000000,
+        if (config_get_int("ORDER_VIEW_MAX_ORDERS", 100000, 1, 100000000,
                            &s->view_max_orders, errstr, errstr_size) == -1 ||
             config_get_int("ORDER_VIEW_RETENTION", 86400, 0, 365LL * 86400,
                            &s->view_retention_s, errstr, errstr_size) == -1)
                 return -1;
-        if (config_get_int("ORDER_STREAM_MAX", 2048, 0, 60000, &n, errstr,
+        if (config_get_int("ORDER_STREAM_MAX", 256, 0, 60000, &n, errstr,
                            errstr_size) == -1)
                 return -1;
         s->stream_max = (int)n;

@@ -25,7 +25,9 @@ def pipe():
     bootstrap = pipeline.kafka_bootstrap()
     env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "ORDERS_TOPIC": topics.orders,
            "NOTIFICATIONS_TOPIC": topics.notifications, "TOPIC_PARTITIONS": 3,
-           "ORDER_STREAM_HEARTBEAT_MS": 1000}
+           "ORDER_STREAM_HEARTBEAT_MS": 1000,
+           # 1,000 subscribers and 200 long-polls: above the default 256.
+           "ORDER_STREAM_MAX": 1400}
     started = []
     try:
         a = pipeline.Service("order_service", env)
