@@ -13,6 +13,7 @@
 
 #include "shared/config.h"
 #include "shared/dotenv.h"
+#include "test_tmpfile.h"
 #include "shared/log.h"
 
 extern char **environ;
@@ -495,25 +496,11 @@ static void test_get_string(void **state)
         assert_string_equal(errstr, "T_STR: value contains a control character");
 }
 
-/* Write 'text' to a new temporary file; returns its path (free(3) it). */
-static char *write_dotenv(const char *text)
-{
-        char *path = strdup("/tmp/test_config_dotenv_XXXXXX");
-        int fd;
-
-        assert_non_null(path);
-        fd = mkstemp(path);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-        close(fd);
-        return path;
-}
-
 static void test_dotenv_environment_wins(void **state)
 {
         char errstr[CONFIG_ERRSTR_SIZE] = "";
         struct config cfg;
-        char *path = write_dotenv("HTTP_PORT=9000\n"
+        char *path = test_tmpfile("HTTP_PORT=9000\n"
                                   "LOG_LEVEL=debug\n"
                                   "DOTENV_A=from-file\n");
 

@@ -15,25 +15,12 @@
 
 #include "shared/config.h"
 #include "shared/dotenv.h"
-
-/* Write 'text' to a new temporary file; returns its path (free(3) it). */
-static char *write_dotenv(const char *text)
-{
-        char *path = strdup("/tmp/test_dotenv_XXXXXX");
-        int fd;
-
-        assert_non_null(path);
-        fd = mkstemp(path);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-        close(fd);
-        return path;
-}
+#include "test_tmpfile.h"
 
 static void test_dotenv_syntax(void **state)
 {
         char errstr[CONFIG_ERRSTR_SIZE] = "";
-        char *path = write_dotenv(
+        char *path = test_tmpfile(
                 "# a comment\n"
                 "\n"
                 "   \t\n"
@@ -81,7 +68,7 @@ static void test_dotenv_malformed_line_names_file_and_line(void **state)
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 char errstr[CONFIG_ERRSTR_SIZE] = "";
                 char expected[CONFIG_ERRSTR_SIZE];
-                char *path = write_dotenv(bad[i].text);
+                char *path = test_tmpfile(bad[i].text);
 
                 unsetenv("DOTENV_A");
                 assert_int_equal(
